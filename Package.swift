@@ -1,0 +1,69 @@
+// swift-tools-version:6.0
+// lorad: a local LoRA-serving daemon for Llama-family models on the CPU.
+import PackageDescription
+
+let package = Package(
+    name: "lorad",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "lorad", targets: ["lorad"]),
+        .executable(name: "lorad-bench", targets: ["lorad-bench"]),
+        .library(name: "LoraModel", targets: ["LoraModel"]),
+        .library(name: "LoraTokenizer", targets: ["LoraTokenizer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .systemLibrary(
+            name: "CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        .target(
+            name: "LoraNumerics",
+            dependencies: ["CBLAS"]
+        ),
+        .target(
+            name: "LoraModel",
+            dependencies: [
+                "LoraNumerics",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .target(
+            name: "LoraTokenizer",
+            dependencies: []
+        ),
+        .executableTarget(
+            name: "lorad",
+            dependencies: [
+                "LoraModel",
+                "LoraTokenizer",
+                "CSystemd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "lorad-bench",
+            dependencies: [
+                "LoraModel",
+                "LoraNumerics",
+                "LoraTokenizer",
+                "CBLAS",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "LoraNumericsTests", dependencies: ["LoraNumerics"]),
+        .testTarget(name: "LoraModelTests", dependencies: ["LoraModel", "LoraNumerics"]),
+        .testTarget(name: "LoraTokenizerTests", dependencies: ["LoraTokenizer"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

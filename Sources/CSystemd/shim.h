@@ -1,0 +1,3 @@
+// Exposes sd_notify, sd_listen_fds and the journal API of libsystemd to Swift.
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>

@@ -1,0 +1,2 @@
+/// Placeholder namespace; replaced by the tokenizer implementation.
+public enum LoraTokenizerModule {}

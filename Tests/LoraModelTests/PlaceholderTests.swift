@@ -1,0 +1,4 @@
+import Testing
+@testable import LoraModel
+
+@Test func moduleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import LoraNumerics
+
+@Test func moduleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import LoraTokenizer
+
+@Test func moduleLinks() { #expect(Bool(true)) }
