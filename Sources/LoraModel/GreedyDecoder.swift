@@ -1,0 +1,84 @@
+import LoraNumerics
+
+/// Runs one prompt through a model and decodes greedily, one token per forward pass through the KV cache:
+/// the path `lorad eval` and the reference tests use.
+public struct GreedyDecoder {
+    /// One decoding step.
+    public struct Step: Sendable, Equatable, Codable {
+        /// The chosen (arg-max) token.
+        public var token: Int
+        /// log-softmax of the chosen token.
+        public var logprob: Float
+        /// Top-1 minus top-2 logit.
+        public var margin: Float
+    }
+
+    /// What a run produced.
+    public struct Result: Sendable {
+        /// Logits of the last prompt position (V).
+        public var promptLogits: [Float]
+        /// The greedy steps.
+        public var steps: [Step]
+    }
+
+    /// The model to run.
+    public let model: LlamaModel
+    /// Active adapters, if any.
+    public let adapters: (any ProjectionAdapter)?
+    /// KV page size.
+    public var pageSize = 16
+
+    /// A decoder for `model` with optional `adapters`.
+    public init(model: LlamaModel, adapters: (any ProjectionAdapter)? = nil) {
+        self.model = model
+        self.adapters = adapters
+    }
+
+    /// Feeds `prompt` (one chunk, or chunks of `chunkSize`) then decodes `steps` greedy tokens.
+    public func run(prompt: [Int32], steps: Int, chunkSize: Int? = nil) throws -> Result {
+        let length = prompt.count + steps
+        let cache = KVPagePool(config: model.config, pageSize: pageSize, tokens: max(length, 1))
+        guard let pages = cache.allocate(cache.pagesNeeded(forPositions: max(length, 1))) else {
+            throw ForwardError.notEnoughPages(sequence: 0, needed: cache.pagesNeeded(forPositions: length), given: cache.pageCount)
+        }
+        let scratch = ForwardScratch()
+        var cached = 0
+        var logits = Matrix(rows: 0, cols: model.config.vocabSize)
+        let chunk = max(1, chunkSize ?? prompt.count)
+        while cached < prompt.count {
+            let end = min(prompt.count, cached + chunk)
+            let isLast = end == prompt.count
+            logits = try model.forward(
+                [SequenceChunk(tokens: Array(prompt[cached..<end]), pages: pages, cachedLength: cached, logits: isLast ? .last : .none)],
+                cache: cache, scratch: scratch, adapters: adapters)
+            cached = end
+        }
+        let promptLogits = Array(UnsafeBufferPointer(start: logits.pointer, count: model.config.vocabSize))
+        var result: [Step] = []
+        for i in 0..<steps {
+            let step = Self.choose(logits.pointer, count: model.config.vocabSize)
+            result.append(step)
+            if i + 1 == steps { break }
+            logits = try model.forward(
+                [SequenceChunk(tokens: [Int32(step.token)], pages: pages, cachedLength: cached, logits: .last)],
+                cache: cache, scratch: scratch, adapters: adapters)
+            cached += 1
+        }
+        return Result(promptLogits: promptLogits, steps: result)
+    }
+
+    /// The greedy choice over one row of logits (lowest id wins a tie, as torch.argmax does).
+    public static func choose(_ logits: UnsafePointer<Float>, count: Int) -> Step {
+        var best = 0, second = -1
+        for i in 1..<count {
+            if logits[i] > logits[best] {
+                second = best
+                best = i
+            } else if second < 0 || logits[i] > logits[second] {
+                second = i
+            }
+        }
+        let margin = second >= 0 ? logits[best] - logits[second] : .infinity
+        return Step(token: best, logprob: Softmax.logProbability(of: best, in: logits, count), margin: margin)
+    }
+}

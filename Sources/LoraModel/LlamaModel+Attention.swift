@@ -1,0 +1,115 @@
+import Foundation
+import LoraNumerics
+
+extension LlamaModel {
+    /// Causal grouped-query attention of every chunk over its cached and new positions, writing
+    /// `attention (T, Dq)`. Long chunks (prefill) gather their keys and values and use sgemm; short ones
+    /// (decode) read the pages directly, in parallel across sequences.
+    func attend(_ batch: [SequenceChunk], rowStart: [Int], layer: Int, cache: KVPagePool, scratch: ForwardScratch) {
+        var direct: [Int] = []
+        for (s, chunk) in batch.enumerated() where !chunk.tokens.isEmpty {
+            if chunk.tokens.count >= Self.gatherThreshold {
+                attendGathered(chunk, firstRow: rowStart[s], layer: layer, cache: cache, scratch: scratch)
+            } else {
+                direct.append(s)
+            }
+        }
+        guard !direct.isEmpty else { return }
+        // One score row per (sequence, new token), laid out back to back.
+        var scoreOffset: [Int] = []
+        var total = 0
+        for s in direct {
+            scoreOffset.append(total)
+            total += batch[s].tokens.count * (batch[s].cachedLength + batch[s].tokens.count) * config.headCount
+        }
+        scratch.ensureScores(total)
+        let scores = scratch.scores.pointer
+        let work = direct.reduce(0) { $0 + batch[$1].cachedLength + batch[$1].tokens.count }
+        let grain = max(1, direct.count * 512 / max(work, 1))
+        ParallelFor.ranges(count: direct.count, grain: grain) { range in
+            for i in range {
+                let s = direct[i]
+                attendDirect(batch[s], firstRow: rowStart[s], layer: layer, cache: cache, scratch: scratch, scores: scores + scoreOffset[i])
+            }
+        }
+    }
+
+    /// Decode-sized chunks: dot products straight from the pages.
+    private func attendDirect(
+        _ chunk: SequenceChunk, firstRow: Int, layer: Int, cache: KVPagePool, scratch: ForwardScratch,
+        scores: UnsafeMutablePointer<Float>
+    ) {
+        let c = config
+        let dh = c.headDim, p = cache.pageSize
+        let qkvWidth = c.queryDim + 2 * c.kvDim
+        let group = c.headCount / c.kvHeadCount
+        let scale = 1 / Float(dh).squareRoot()
+        let qkv = scratch.qkv.pointer, out = scratch.attention.pointer
+        let total = chunk.cachedLength + chunk.tokens.count
+        var rowScores = scores
+        for j in 0..<chunk.tokens.count {
+            let visible = chunk.cachedLength + j + 1
+            let r = firstRow + j
+            for h in 0..<c.headCount {
+                let g = h / group
+                let q = qkv + r * qkvWidth + h * dh
+                for position in 0..<visible {
+                    let k = cache.keys(page: chunk.pages[position / p], layer: layer, kvHead: g) + (position % p) * dh
+                    rowScores[position] = VectorOps.dot(q, k, dh) * scale
+                }
+                Softmax.inPlace(rowScores, visible)
+                let o = out + r * c.queryDim + h * dh
+                o.update(repeating: 0, count: dh)
+                for position in 0..<visible {
+                    let v = cache.keys(page: chunk.pages[position / p], layer: layer, kvHead: g) + cache.valueOffset + (position % p) * dh
+                    VectorOps.axpy(rowScores[position], v, o, dh)
+                }
+                rowScores += total
+            }
+        }
+    }
+
+    /// Prefill-sized chunks: gather each kv head's keys and values contiguously, then two sgemm per head.
+    private func attendGathered(_ chunk: SequenceChunk, firstRow: Int, layer: Int, cache: KVPagePool, scratch: ForwardScratch) {
+        let c = config
+        let dh = c.headDim, p = cache.pageSize
+        let qkvWidth = c.queryDim + 2 * c.kvDim
+        let group = c.headCount / c.kvHeadCount
+        let n = chunk.tokens.count
+        let total = chunk.cachedLength + n
+        let scale = 1 / Float(dh).squareRoot()
+        scratch.ensureGather(positions: total, headDim: dh)
+        scratch.ensureScores(n * total)
+        let keys = scratch.gatheredKeys.pointer, values = scratch.gatheredValues.pointer, scores = scratch.scores.pointer
+        let qkv = scratch.qkv.pointer, out = scratch.attention.pointer
+        for g in 0..<c.kvHeadCount {
+            var position = 0
+            while position < total {
+                let pageIndex = position / p
+                let count = min(p, total - position)
+                let k = cache.keys(page: chunk.pages[pageIndex], layer: layer, kvHead: g)
+                (keys + position * dh).update(from: k, count: count * dh)
+                (values + position * dh).update(from: k + cache.valueOffset, count: count * dh)
+                position += count
+            }
+            for h in (g * group)..<((g + 1) * group) {
+                // scores (n, S) = scale · Q_h (n, Dh) · K (S, Dh)ᵀ
+                BLAS.sgemm(
+                    transA: false, transB: true, m: n, n: total, k: dh, alpha: scale,
+                    a: qkv + firstRow * qkvWidth + h * dh, lda: qkvWidth, b: keys, ldb: dh,
+                    beta: 0, c: scores, ldc: total)
+                for j in 0..<n {
+                    let visible = chunk.cachedLength + j + 1
+                    let rowScores = scores + j * total
+                    Softmax.inPlace(rowScores, visible)
+                    (rowScores + visible).update(repeating: 0, count: total - visible)
+                }
+                // out_h (n, Dh) = scores (n, S) · V (S, Dh)
+                BLAS.sgemm(
+                    transA: false, transB: false, m: n, n: dh, k: total, alpha: 1,
+                    a: scores, lda: total, b: values, ldb: dh,
+                    beta: 0, c: out + firstRow * c.queryDim + h * dh, ldc: c.queryDim)
+            }
+        }
+    }
+}

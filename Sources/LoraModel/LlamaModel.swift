@@ -1,0 +1,157 @@
+import Foundation
+import LoraNumerics
+
+/// A Llama-family causal language model: immutable weights and configuration. Per-sequence state (the KV
+/// cache) and scratch space are arguments to `forward`, so one model serves any number of sequences and can be
+/// shared across threads.
+public struct LlamaModel: Sendable {
+    /// The validated configuration.
+    public let config: LlamaConfig
+    /// The weights.
+    public let weights: LlamaWeights
+    /// RoPE frequencies.
+    public let rotary: RotaryEmbedding
+
+    /// Chunks of at least this many new tokens attend through gathered keys and sgemm; shorter ones
+    /// (decode) read the pages directly.
+    static let gatherThreshold = 8
+
+    /// A model from already-loaded weights.
+    public init(config: LlamaConfig, weights: LlamaWeights) {
+        self.config = config
+        self.weights = weights
+        rotary = config.rotaryEmbedding
+    }
+
+    /// Loads a Hugging Face checkpoint directory (config.json, generation_config.json, safetensors).
+    public init(directory: URL) throws {
+        let config = try LlamaConfig(directory: directory)
+        let source = try CheckpointWeights(directory: directory)
+        self.init(config: config, weights: try LlamaWeights(config: config, source: source))
+    }
+
+    /// A model of `config`'s shape with deterministic random weights (tests, benchmarks).
+    public init(randomWeights config: LlamaConfig, seed: UInt64 = 1) throws {
+        try config.validate()
+        self.init(config: config, weights: try LlamaWeights(config: config, source: RandomWeights(seed: seed)))
+    }
+
+    /// Runs one ragged batch: each chunk's tokens are appended after its cached positions, their keys and
+    /// values are written into its pages, and the requested logits are returned, one row per requested
+    /// position in chunk order (V columns). Throws `ForwardError` before computing anything if a chunk is
+    /// invalid.
+    public func forward(
+        _ batch: [SequenceChunk], cache: KVPagePool, scratch: ForwardScratch, adapters: (any ProjectionAdapter)? = nil
+    ) throws -> Matrix {
+        try validate(batch, cache: cache)
+        let c = config
+        let totalTokens = batch.reduce(0) { $0 + $1.tokens.count }
+        let logitRows = batch.reduce(0) { $0 + $1.logitRowCount }
+        guard totalTokens > 0 else { return Matrix(rows: 0, cols: c.vocabSize) }
+        scratch.ensure(tokens: totalTokens, config: c)
+
+        let d = c.hiddenSize, half = c.headDim / 2
+        let qkvWidth = c.queryDim + 2 * c.kvDim
+        let x = scratch.hidden.pointer, xn = scratch.normed.pointer
+        let qkv = scratch.qkv.pointer, attn = scratch.attention.pointer
+
+        // Embeddings and per-token RoPE angles (shared by all layers).
+        var rowStart: [Int] = []
+        rowStart.reserveCapacity(batch.count)
+        var row = 0
+        for chunk in batch {
+            rowStart.append(row)
+            for (j, token) in chunk.tokens.enumerated() {
+                (x + row * d).update(from: weights.embedding.row(Int(token)), count: d)
+                rotary.angles(position: chunk.cachedLength + j, cos: scratch.cos.pointer + row * half, sin: scratch.sin.pointer + row * half)
+                row += 1
+            }
+        }
+
+        for (l, layer) in weights.layers.enumerated() {
+            RMSNorm.apply(x: x, ldx: d, weight: layer.inputNorm.pointer, y: xn, ldy: d, rows: totalTokens, dim: d, eps: c.rmsNormEps)
+            project(.qkv, layer: l, weights: layer, adapters: adapters, x: xn, ldx: d, rows: totalTokens, y: qkv, ldy: qkvWidth, accumulate: false)
+            for r in 0..<totalTokens {
+                let cosRow = scratch.cos.pointer + r * half, sinRow = scratch.sin.pointer + r * half
+                RotaryEmbedding.rotate(qkv + r * qkvWidth, heads: c.headCount, dim: c.headDim, cos: cosRow, sin: sinRow)
+                RotaryEmbedding.rotate(qkv + r * qkvWidth + c.queryDim, heads: c.kvHeadCount, dim: c.headDim, cos: cosRow, sin: sinRow)
+            }
+            for (s, chunk) in batch.enumerated() {
+                storeKeysAndValues(chunk, firstRow: rowStart[s], layer: l, qkv: qkv, cache: cache)
+            }
+            attend(batch, rowStart: rowStart, layer: l, cache: cache, scratch: scratch)
+            project(.o, layer: l, weights: layer, adapters: adapters, x: attn, ldx: c.queryDim, rows: totalTokens, y: x, ldy: d, accumulate: true)
+
+            RMSNorm.apply(x: x, ldx: d, weight: layer.postNorm.pointer, y: xn, ldy: d, rows: totalTokens, dim: d, eps: c.rmsNormEps)
+            let gu = scratch.gateUp.pointer, act = scratch.activated.pointer
+            project(.gateUp, layer: l, weights: layer, adapters: adapters, x: xn, ldx: d, rows: totalTokens, y: gu, ldy: 2 * c.intermediateSize, accumulate: false)
+            Activation.siluGate(gateUp: gu, ld: 2 * c.intermediateSize, out: act, ldo: c.intermediateSize, rows: totalTokens, dim: c.intermediateSize)
+            project(.down, layer: l, weights: layer, adapters: adapters, x: act, ldx: c.intermediateSize, rows: totalTokens, y: x, ldy: d, accumulate: true)
+        }
+
+        // Final norm and LM head for the requested rows only.
+        var selected = 0
+        for (s, chunk) in batch.enumerated() {
+            let rows: Range<Int>
+            switch chunk.logits {
+            case .none: continue
+            case .last: rows = (rowStart[s] + chunk.tokens.count - 1)..<(rowStart[s] + chunk.tokens.count)
+            case .all: rows = rowStart[s]..<(rowStart[s] + chunk.tokens.count)
+            }
+            for r in rows {
+                RMSNorm.apply(x: x + r * d, ldx: d, weight: weights.finalNorm.pointer, y: xn + selected * d, ldy: d, rows: 1, dim: d, eps: c.rmsNormEps)
+                selected += 1
+            }
+        }
+        let logits = Matrix(rows: logitRows, cols: c.vocabSize)
+        Linear.apply(weights.lmHead, x: xn, ldx: d, rows: logitRows, y: logits.pointer, ldy: c.vocabSize)
+        return logits
+    }
+
+    /// One fused projection, with the adapters' merged weight or unmerged delta when present.
+    @inline(__always)
+    private func project(
+        _ slot: FusedLinear, layer: Int, weights layerWeights: LlamaLayerWeights, adapters: (any ProjectionAdapter)?,
+        x: UnsafePointer<Float>, ldx: Int, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool
+    ) {
+        let weight = adapters?.mergedWeight(layer: layer, slot: slot) ?? layerWeights.weight(slot)
+        Linear.apply(weight, x: x, ldx: ldx, rows: rows, y: y, ldy: ldy, accumulate: accumulate)
+        adapters?.addDelta(layer: layer, slot: slot, x: x, ldx: ldx, rows: rows, y: y, ldy: ldy)
+    }
+
+    private func validate(_ batch: [SequenceChunk], cache: KVPagePool) throws {
+        for (s, chunk) in batch.enumerated() {
+            for token in chunk.tokens where token < 0 || Int(token) >= config.vocabSize {
+                throw ForwardError.tokenOutOfRange(sequence: s, token: token, vocabSize: config.vocabSize)
+            }
+            let length = chunk.cachedLength + chunk.tokens.count
+            if length > config.maxPositions {
+                throw ForwardError.contextExceeded(sequence: s, length: length, maxPositions: config.maxPositions)
+            }
+            let needed = cache.pagesNeeded(forPositions: length)
+            if chunk.pages.count < needed {
+                throw ForwardError.notEnoughPages(sequence: s, needed: needed, given: chunk.pages.count)
+            }
+            for page in chunk.pages.prefix(needed) where page < 0 || Int(page) >= cache.pageCount {
+                throw ForwardError.invalidPage(sequence: s, page: page)
+            }
+        }
+    }
+
+    /// Writes the new tokens' keys and values (already rotated) into the chunk's pages.
+    private func storeKeysAndValues(_ chunk: SequenceChunk, firstRow: Int, layer: Int, qkv: UnsafeMutablePointer<Float>, cache: KVPagePool) {
+        let c = config
+        let qkvWidth = c.queryDim + 2 * c.kvDim
+        let p = cache.pageSize, dh = c.headDim
+        for j in 0..<chunk.tokens.count {
+            let position = chunk.cachedLength + j
+            let page = chunk.pages[position / p], slot = position % p
+            let src = qkv + (firstRow + j) * qkvWidth
+            for g in 0..<c.kvHeadCount {
+                let k = cache.keys(page: page, layer: layer, kvHead: g) + slot * dh
+                k.update(from: src + c.queryDim + g * dh, count: dh)
+                (k + cache.valueOffset).update(from: src + c.queryDim + c.kvDim + g * dh, count: dh)
+            }
+        }
+    }
+}

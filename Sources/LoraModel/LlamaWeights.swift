@@ -1,0 +1,107 @@
+import Foundation
+import LoraNumerics
+
+/// The weights of one decoder layer in lorad's fused layout.
+public struct LlamaLayerWeights: Sendable {
+    /// `input_layernorm.weight` (D).
+    public let inputNorm: FloatBuffer
+    /// q, k, v projections stacked: ((H + 2·Hkv)·Dh, D).
+    public let qkv: Matrix
+    /// `o_proj` (D, H·Dh).
+    public let o: Matrix
+    /// `post_attention_layernorm.weight` (D).
+    public let postNorm: FloatBuffer
+    /// gate and up projections stacked: (2·I, D).
+    public let gateUp: Matrix
+    /// `down_proj` (D, I).
+    public let down: Matrix
+
+    /// The fused weight for `slot`.
+    public func weight(_ slot: FusedLinear) -> Matrix {
+        switch slot {
+        case .qkv: return qkv
+        case .o: return o
+        case .gateUp: return gateUp
+        case .down: return down
+        }
+    }
+}
+
+/// All weights of a Llama model, immutable once loaded.
+public struct LlamaWeights: Sendable {
+    /// `model.embed_tokens.weight` (V, D).
+    public let embedding: Matrix
+    /// The decoder layers.
+    public let layers: [LlamaLayerWeights]
+    /// `model.norm.weight` (D).
+    public let finalNorm: FloatBuffer
+    /// `lm_head.weight` (V, D), or the embedding when tied.
+    public let lmHead: Matrix
+
+    /// Bytes of f32 weights a decode step reads (every matrix once; the embedding row lookup is negligible).
+    public var decodeReadBytes: Int {
+        let perLayer = layers.reduce(0) { $0 + $1.qkv.byteCount + $1.o.byteCount + $1.gateUp.byteCount + $1.down.byteCount + 2 * $1.inputNorm.byteCount }
+        return perLayer + lmHead.byteCount + finalNorm.byteCount
+    }
+
+    /// Total distinct bytes held.
+    public var residentBytes: Int {
+        let layerBytes = layers.reduce(0) { $0 + $1.qkv.byteCount + $1.o.byteCount + $1.gateUp.byteCount + $1.down.byteCount + 2 * $1.inputNorm.byteCount }
+        return layerBytes + embedding.byteCount + finalNorm.byteCount + (lmHead.storage === embedding.storage ? 0 : lmHead.byteCount)
+    }
+
+    /// Reads every tensor `config` requires from `source`, checking names and shapes, and refuses tensors the
+    /// config does not explain.
+    public init(config: LlamaConfig, source: WeightSource) throws {
+        let d = config.hiddenSize
+        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> Matrix {
+            Matrix(rows: rows, cols: cols, storage: try source.tensor(name, shape: [rows, cols]))
+        }
+        func stacked(_ parts: [(String, Int)], cols: Int) throws -> Matrix {
+            let total = parts.reduce(0) { $0 + $1.1 }
+            let out = Matrix(rows: total, cols: cols)
+            var row = 0
+            for (name, rows) in parts {
+                let t = try source.tensor(name, shape: [rows, cols])
+                (out.pointer + row * cols).update(from: t.pointer, count: rows * cols)
+                row += rows
+            }
+            return out
+        }
+        embedding = try matrix("model.embed_tokens.weight", config.vocabSize, d)
+        var layers: [LlamaLayerWeights] = []
+        layers.reserveCapacity(config.layerCount)
+        for l in 0..<config.layerCount {
+            let p = "model.layers.\(l)."
+            layers.append(LlamaLayerWeights(
+                inputNorm: try source.tensor(p + "input_layernorm.weight", shape: [d]),
+                qkv: try stacked([
+                    (p + "self_attn.q_proj.weight", config.queryDim),
+                    (p + "self_attn.k_proj.weight", config.kvDim),
+                    (p + "self_attn.v_proj.weight", config.kvDim),
+                ], cols: d),
+                o: try matrix(p + "self_attn.o_proj.weight", d, config.queryDim),
+                postNorm: try source.tensor(p + "post_attention_layernorm.weight", shape: [d]),
+                gateUp: try stacked([
+                    (p + "mlp.gate_proj.weight", config.intermediateSize),
+                    (p + "mlp.up_proj.weight", config.intermediateSize),
+                ], cols: d),
+                down: try matrix(p + "mlp.down_proj.weight", d, config.intermediateSize)))
+        }
+        self.layers = layers
+        finalNorm = try source.tensor("model.norm.weight", shape: [d])
+        if config.tieWordEmbeddings {
+            lmHead = embedding
+            // Some tied checkpoints still carry a copy of lm_head; transformers ignores it, so do we.
+            if source.contains("lm_head.weight") { _ = try source.tensor("lm_head.weight", shape: [config.vocabSize, d]) }
+        } else {
+            lmHead = try matrix("lm_head.weight", config.vocabSize, d)
+        }
+        // Older checkpoints store rotary inverse frequencies; they are recomputed, not loaded.
+        let unexplained = source.unusedTensorNames().filter { !$0.hasSuffix("rotary_emb.inv_freq") }
+        if let extra = unexplained.first {
+            let path = (source as? CheckpointWeights)?.path(of: extra) ?? "checkpoint"
+            throw ModelLoadError.unexpectedTensor(name: extra, path: path)
+        }
+    }
+}

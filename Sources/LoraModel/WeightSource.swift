@@ -1,0 +1,11 @@
+import LoraNumerics
+
+/// Where a model's tensors come from: checkpoint files on disk, or random values for tests and benchmarks.
+public protocol WeightSource {
+    /// The tensor `name` as f32, which must have exactly `shape`; throws `missingTensor` or `wrongShape`.
+    func tensor(_ name: String, shape: [Int]) throws -> FloatBuffer
+    /// Whether the source holds a tensor of that name.
+    func contains(_ name: String) -> Bool
+    /// Names of tensors never requested so far (for detecting tensors the config does not explain).
+    func unusedTensorNames() -> [String]
+}

@@ -1,0 +1,39 @@
+/// Conversions from the 16-bit float formats of checkpoints to f32.
+public enum HalfPrecision {
+    /// bfloat16 bits to f32: the bf16 bits are the top half of an f32.
+    @inlinable
+    public static func bfloat16ToFloat(_ bits: UInt16) -> Float {
+        Float(bitPattern: UInt32(bits) << 16)
+    }
+
+    /// IEEE binary16 bits to f32, exactly (subnormals, infinities and NaN included).
+    @inlinable
+    public static func float16ToFloat(_ bits: UInt16) -> Float {
+        let sign = UInt32(bits & 0x8000) << 16
+        let exponent = Int((bits >> 10) & 0x1F)
+        let mantissa = UInt32(bits & 0x3FF)
+        if exponent == 0 {
+            // Zero or subnormal: value = mantissa · 2^-24.
+            let magnitude = Float(mantissa) * 0x1p-24
+            return sign == 0 ? magnitude : -magnitude
+        }
+        if exponent == 0x1F {
+            return Float(bitPattern: sign | 0x7F80_0000 | (mantissa << 13))
+        }
+        return Float(bitPattern: sign | (UInt32(exponent + 112) << 23) | (mantissa << 13))
+    }
+
+    /// Converts `count` little-endian bf16 values at `source` into `destination`.
+    public static func convertBFloat16(_ source: UnsafeRawPointer, to destination: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count {
+            destination[i] = bfloat16ToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+        }
+    }
+
+    /// Converts `count` little-endian f16 values at `source` into `destination`.
+    public static func convertFloat16(_ source: UnsafeRawPointer, to destination: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count {
+            destination[i] = float16ToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+        }
+    }
+}

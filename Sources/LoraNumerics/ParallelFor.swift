@@ -1,0 +1,38 @@
+import Dispatch
+import Foundation
+
+/// Splits index ranges over the machine's cores for the memory-bound kernels BLAS does not serve well
+/// (matrix-vector products for small decode batches).
+public enum ParallelFor {
+    /// Worker count: the active processor count, at least 1.
+    public static let workerCount: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Calls `body(range)` on disjoint contiguous ranges covering `0..<count`, in parallel when the work is
+    /// large enough to pay for the hand-off. `grain` is the smallest range worth a thread.
+    @inlinable
+    public static func ranges(count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
+        let parts = min(workerCount, max(1, count / max(grain, 1)))
+        if parts <= 1 {
+            body(0..<count)
+            return
+        }
+        // The ranges are disjoint and the call returns only when all are done, so handing the non-Sendable
+        // closure (it captures raw buffers) to the workers is safe.
+        withoutActuallyEscaping(body) { body in
+            let shared = UncheckedSendableBox(body)
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let lo = count * p / parts
+                let hi = count * (p + 1) / parts
+                shared.value(lo..<hi)
+            }
+        }
+    }
+}
+
+/// Carries a value across a concurrency boundary the compiler cannot verify (see `ParallelFor.ranges`).
+public struct UncheckedSendableBox<Value>: @unchecked Sendable {
+    /// The carried value.
+    public let value: Value
+    /// Wraps `value`.
+    public init(_ value: Value) { self.value = value }
+}

@@ -1,0 +1,52 @@
+/// Small vector kernels written with explicit SIMD so they vectorize without fast-math.
+public enum VectorOps {
+    /// Σ a[i]·b[i] over `n` elements.
+    @inlinable
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc0 = SIMD8<Float>(), acc1 = SIMD8<Float>(), acc2 = SIMD8<Float>(), acc3 = SIMD8<Float>()
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        var i = 0
+        while i + 32 <= n {
+            let o = i * 4
+            acc0 += ra.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            acc1 += ra.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self)
+            acc2 += ra.loadUnaligned(fromByteOffset: o + 64, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: o + 64, as: SIMD8<Float>.self)
+            acc3 += ra.loadUnaligned(fromByteOffset: o + 96, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: o + 96, as: SIMD8<Float>.self)
+            i += 32
+        }
+        while i + 8 <= n {
+            acc0 += ra.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * rb.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        var sum = ((acc0 + acc1) + (acc2 + acc3)).sum()
+        while i < n {
+            sum += a[i] * b[i]
+            i += 1
+        }
+        return sum
+    }
+
+    /// y[i] += alpha · x[i] over `n` elements.
+    @inlinable
+    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
+        let va = SIMD8<Float>(repeating: alpha)
+        var i = 0
+        while i + 8 <= n {
+            let o = i * 4
+            let v = ry.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + va * rx.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            ry.storeBytes(of: v, toByteOffset: o, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n {
+            y[i] += alpha * x[i]
+            i += 1
+        }
+    }
+
+    /// Σ x[i]² over `n` elements, accumulated in f32 (as PyTorch does for an f32 tensor).
+    @inlinable
+    public static func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        dot(x, x, n)
+    }
+}

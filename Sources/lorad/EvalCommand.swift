@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import LoraModel
+
+/// `lorad eval`: one prompt through a model, offline, printing the last-position logits and greedy steps.
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Run one prompt through a model offline and print its logits and greedy continuation.",
+        discussion: """
+            Loads the Hugging Face checkpoint in --model, feeds the prompt token ids, and decodes --steps tokens \
+            greedily through the KV cache. Prints the logits of the last prompt position and, for each step, the \
+            token, the log-probability of the chosen token and the top-1 minus top-2 logit margin.
+            Example: lorad eval --model ./stories260K --tokens 1,403,407 --steps 8 --json
+            """)
+
+    @Option(help: ArgumentHelp("Checkpoint directory (config.json + safetensors).", valueName: "dir"))
+    var model: String
+
+    @Option(help: ArgumentHelp("Prompt token ids, comma-separated.", valueName: "ids"))
+    var tokens: String
+
+    @Option(help: "Greedy steps to decode after the prompt.")
+    var steps: Int = 0
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    func validate() throws {
+        guard steps >= 0 else { throw ValidationError("--steps must be 0 or more") }
+        _ = try promptIds()
+    }
+
+    func promptIds() throws -> [Int32] {
+        let parts = tokens.split(separator: ",", omittingEmptySubsequences: false)
+        var ids: [Int32] = []
+        for part in parts {
+            guard let id = Int32(part.trimmingCharacters(in: .whitespaces)), id >= 0 else {
+                throw ValidationError("--tokens must be comma-separated non-negative integers; '\(part)' is not")
+            }
+            ids.append(id)
+        }
+        guard !ids.isEmpty else { throw ValidationError("--tokens needs at least one id") }
+        return ids
+    }
+
+    func run() throws {
+        let prompt = try promptIds()
+        let loaded: LlamaModel
+        do {
+            loaded = try LlamaModel(directory: URL(fileURLWithPath: model))
+        } catch {
+            throw CLIError("cannot load model: \(error)")
+        }
+        let result: GreedyDecoder.Result
+        do {
+            result = try GreedyDecoder(model: loaded).run(prompt: prompt, steps: steps)
+        } catch {
+            throw CLIError("evaluation failed: \(error)")
+        }
+        if json {
+            struct Output: Encodable {
+                var prompt: [Int32]
+                var logits: [Float]
+                var greedy: [GreedyDecoder.Step]
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let data = try encoder.encode(Output(prompt: prompt, logits: result.promptLogits, greedy: result.steps))
+            FileHandle.standardOutput.write(data)
+            FileHandle.standardOutput.write(Data("\n".utf8))
+        } else {
+            let top = result.promptLogits.enumerated().sorted { $0.element > $1.element }.prefix(5)
+            print("prompt: \(prompt.map(String.init).joined(separator: ","))")
+            print("top logits at the last prompt position:")
+            for (id, value) in top { print("  \(id)\t\(value)") }
+            if !result.steps.isEmpty {
+                print("step\ttoken\tlogprob\tmargin")
+                for (i, s) in result.steps.enumerated() { print("\(i)\t\(s.token)\t\(s.logprob)\t\(s.margin)") }
+            }
+        }
+    }
+}
+
+/// A command failure with a message for the user; printed by ArgumentParser as `Error: ...`, exit 1.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}

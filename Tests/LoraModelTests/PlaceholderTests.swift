@@ -1,4 +1,0 @@
-import Testing
-@testable import LoraModel
-
-@Test func moduleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,149 @@
+import Foundation
+import LoraNumerics
+import Testing
+
+/// The fast kernels against plain, obvious implementations in double precision.
+struct KernelTests {
+    static func random(_ n: Int, seed: UInt64) -> [Float] {
+        var state = seed &* 6364136223846793005 &+ 1442695040888963407
+        return (0..<n).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 2_000_000) / 1_000_000 - 1
+        }
+    }
+
+    static func maxDifference(_ a: [Float], _ b: [Double]) -> Double {
+        zip(a, b).map { abs(Double($0) - $1) }.max() ?? 0
+    }
+
+    @Test(arguments: [1, 7, 8, 31, 64, 100, 576])
+    func dotMatchesPlainSum(n: Int) {
+        let a = Self.random(n, seed: 1), b = Self.random(n, seed: 2)
+        let fast = VectorOps.dot(a, b, n)
+        let plain = zip(a, b).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+        #expect(abs(Double(fast) - plain) <= 1e-5 * Double(n), "dot n=\(n): \(fast) vs \(plain)")
+    }
+
+    @Test func rmsNormMatchesDefinition() {
+        let rows = 3, dim = 37
+        let x = Self.random(rows * dim, seed: 3), w = Self.random(dim, seed: 4)
+        var y = [Float](repeating: 0, count: rows * dim)
+        RMSNorm.apply(x: x, ldx: dim, weight: w, y: &y, ldy: dim, rows: rows, dim: dim, eps: 1e-5)
+        var expected: [Double] = []
+        for r in 0..<rows {
+            let row = x[(r * dim)..<((r + 1) * dim)].map(Double.init)
+            let ms = row.reduce(0) { $0 + $1 * $1 } / Double(dim)
+            for i in 0..<dim { expected.append(Double(w[i]) * row[i] / (ms + 1e-5).squareRoot()) }
+        }
+        #expect(Self.maxDifference(y, expected) < 1e-5)
+    }
+
+    @Test func siluGateMatchesDefinition() {
+        let rows = 2, dim = 19
+        let gu = Self.random(rows * 2 * dim, seed: 5).map { $0 * 6 }
+        var out = [Float](repeating: 0, count: rows * dim)
+        Activation.siluGate(gateUp: gu, ld: 2 * dim, out: &out, ldo: dim, rows: rows, dim: dim)
+        var expected: [Double] = []
+        for r in 0..<rows {
+            for i in 0..<dim {
+                let g = Double(gu[r * 2 * dim + i]), u = Double(gu[r * 2 * dim + dim + i])
+                expected.append(g / (1 + exp(-g)) * u)
+            }
+        }
+        #expect(Self.maxDifference(out, expected) < 1e-5)
+    }
+
+    @Test func softmaxSumsToOneAndMatches() {
+        var x = Self.random(50, seed: 6).map { $0 * 20 }
+        let original = x.map(Double.init)
+        let m = original.max()!
+        let z = original.reduce(0) { $0 + exp($1 - m) }
+        Softmax.inPlace(&x, 50)
+        #expect(Self.maxDifference(x, original.map { exp($0 - m) / z }) < 1e-6)
+        let lp = Softmax.logProbability(of: 3, in: original.map(Float.init), 50)
+        #expect(abs(Double(lp) - (original[3] - m - log(z))) < 1e-5)
+    }
+
+    /// HF inverse frequencies written out plainly, in double, for each rope type.
+    static func referenceFrequencies(dim: Int, theta: Double, scaling: RotaryEmbedding.Scaling) -> [Double] {
+        var f = (0..<(dim / 2)).map { 1 / pow(theta, Double(2 * $0) / Double(dim)) }
+        switch scaling {
+        case .none: break
+        case .linear(let factor): f = f.map { $0 / Double(factor) }
+        case let .llama3(factor, low, high, original):
+            f = f.map { freq in
+                let wavelen = 2 * Double.pi / freq
+                let lowWave = Double(original) / Double(low), highWave = Double(original) / Double(high)
+                if wavelen < highWave { return freq }
+                if wavelen > lowWave { return freq / Double(factor) }
+                let smooth = (Double(original) / wavelen - Double(low)) / (Double(high) - Double(low))
+                return (1 - smooth) * freq / Double(factor) + smooth * freq
+            }
+        }
+        return f
+    }
+
+    @Test(arguments: [
+        RotaryEmbedding.Scaling.none,
+        .linear(factor: 4),
+        .llama3(factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64),
+    ])
+    func ropeMatchesRotateHalfDefinition(scaling: RotaryEmbedding.Scaling) {
+        let dim = 16, heads = 3, position = 77
+        let rope = RotaryEmbedding(dim: dim, theta: 500_000, scaling: scaling)
+        let reference = Self.referenceFrequencies(dim: dim, theta: 500_000, scaling: scaling)
+        for (a, b) in zip(rope.inverseFrequencies, reference) {
+            #expect(abs(Double(a) - b) <= 1e-6 * b + 1e-12, "inverse frequency \(a) vs \(b)")
+        }
+        var x = Self.random(heads * dim, seed: 7)
+        let original = x.map(Double.init)
+        var cosT = [Float](repeating: 0, count: dim / 2), sinT = cosT
+        rope.angles(position: position, cos: &cosT, sin: &sinT)
+        RotaryEmbedding.rotate(&x, heads: heads, dim: dim, cos: cosT, sin: sinT)
+        // q·cos + rotate_half(q)·sin with rotate_half(q) = cat(-q2, q1).
+        var expected: [Double] = []
+        for h in 0..<heads {
+            let v = Array(original[(h * dim)..<((h + 1) * dim)])
+            for j in 0..<dim {
+                let freq = reference[j % (dim / 2)]
+                let angle = Double(position) * freq
+                let rotated = j < dim / 2 ? -v[j + dim / 2] : v[j - dim / 2]
+                expected.append(v[j] * cos(angle) + rotated * sin(angle))
+            }
+        }
+        #expect(Self.maxDifference(x, expected) < 1e-4)
+    }
+
+    @Test(arguments: [1, 2, 4, 5, 16])
+    func linearPathsAgreeWithPlainProduct(rows: Int) {
+        let inDim = 70, outDim = 45
+        let w = Matrix(rows: outDim, cols: inDim, storage: FloatBuffer(Self.random(outDim * inDim, seed: 8)))
+        let x = Self.random(rows * inDim, seed: 9)
+        var y = [Float](repeating: 0.5, count: rows * outDim)
+        Linear.apply(w, x: x, ldx: inDim, rows: rows, y: &y, ldy: outDim, accumulate: true)
+        var expected: [Double] = []
+        for t in 0..<rows {
+            for o in 0..<outDim {
+                var s = 0.5
+                for i in 0..<inDim { s += Double(x[t * inDim + i]) * Double(w[o, i]) }
+                expected.append(s)
+            }
+        }
+        #expect(Self.maxDifference(y, expected) < 1e-4)
+        var streamed = [Float](repeating: 0, count: rows * outDim)
+        Linear.streaming(w, x: x, ldx: inDim, rows: rows, y: &streamed, ldy: outDim, accumulate: false)
+        #expect(Self.maxDifference(streamed, expected.map { $0 - 0.5 }) < 1e-4)
+    }
+
+    @Test func halfPrecisionConversionsAreExact() {
+        // Every f16 bit pattern against Swift's own Float16.
+        for bits in UInt16.min...UInt16.max {
+            let expected = Float(Float16(bitPattern: bits))
+            let got = HalfPrecision.float16ToFloat(bits)
+            if expected.isNaN { #expect(got.isNaN) } else { #expect(got.bitPattern == expected.bitPattern, "f16 \(bits)") }
+        }
+        #expect(HalfPrecision.bfloat16ToFloat(0x3F80) == 1)
+        #expect(HalfPrecision.bfloat16ToFloat(0xC040) == -3)
+        #expect(HalfPrecision.bfloat16ToFloat(0x7F80) == .infinity)
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import LoraNumerics
-
-@Test func moduleLinks() { #expect(Bool(true)) }
