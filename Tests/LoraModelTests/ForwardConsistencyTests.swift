@@ -1,0 +1,111 @@
+import Foundation
+import LoraModel
+import LoraNumerics
+import Testing
+
+/// The fast forward pass against the naive reference, and against itself: cached vs recomputed, batched vs
+/// alone, chunked prefill vs one chunk.
+struct ForwardConsistencyTests {
+    static let config = LlamaConfig(
+        hiddenSize: 32, intermediateSize: 40, layerCount: 2, headCount: 4, kvHeadCount: 2, headDim: 8,
+        vocabSize: 50, maxPositions: 128, tieWordEmbeddings: false, ropeTheta: 10_000)
+
+    static func tokens(_ n: Int, seed: Int) -> [Int32] { (0..<n).map { Int32(($0 * 7 + seed * 13 + 3) % 50) } }
+
+    /// Runs chunks of one sequence; returns the logits of every position fed.
+    static func run(_ model: LlamaModel, _ tokens: [Int32], chunks: [Int], pageSize: Int = 4) throws -> [[Float]] {
+        let cache = KVPagePool(config: model.config, pageSize: pageSize, tokens: tokens.count)
+        let pages = try #require(cache.allocate(cache.pagesNeeded(forPositions: tokens.count)))
+        let scratch = ForwardScratch()
+        var out: [[Float]] = []
+        var start = 0
+        for size in chunks {
+            let logits = try model.forward(
+                [SequenceChunk(tokens: Array(tokens[start..<(start + size)]), pages: pages, cachedLength: start, logits: .all)],
+                cache: cache, scratch: scratch)
+            for r in 0..<logits.rows { out.append(Array(UnsafeBufferPointer(start: logits.row(r), count: logits.cols))) }
+            start += size
+        }
+        return out
+    }
+
+    static func maxDifference(_ a: [[Float]], _ b: [[Float]]) -> Float {
+        zip(a, b).flatMap { zip($0, $1).map { abs($0 - $1) } }.max() ?? .infinity
+    }
+
+    @Test(arguments: [1, 5, 12])
+    func matchesNaiveReference(promptLength: Int) throws {
+        // Lengths below and above the gather threshold exercise both attention paths.
+        let model = try LlamaModel(randomWeights: Self.config, seed: 11)
+        let tokens = Self.tokens(promptLength, seed: 1)
+        let fast = try Self.run(model, tokens, chunks: [promptLength])
+        let naive = NaiveLlama(model: model).logits(tokens)
+        var worst = 0.0
+        for (f, n) in zip(fast, naive) { for (a, b) in zip(f, n) { worst = max(worst, abs(Double(a) - b)) } }
+        #expect(worst < 1e-4, "largest difference to the naive reference: \(worst)")
+    }
+
+    @Test func incrementalDecodingEqualsRecomputation() throws {
+        let model = try LlamaModel(randomWeights: Self.config, seed: 12)
+        let tokens = Self.tokens(20, seed: 2)
+        let whole = try Self.run(model, tokens, chunks: [20])
+        let incremental = try Self.run(model, tokens, chunks: Array(repeating: 1, count: 20))
+        let chunked = try Self.run(model, tokens, chunks: [9, 3, 8])
+        #expect(Self.maxDifference(whole, incremental) < 1e-5)
+        #expect(Self.maxDifference(whole, chunked) < 1e-5)
+    }
+
+    @Test func batchedSequencesEqualSequencesAlone() throws {
+        let model = try LlamaModel(randomWeights: Self.config, seed: 13)
+        let prompts = [Self.tokens(3, seed: 3), Self.tokens(17, seed: 4), Self.tokens(1, seed: 5), Self.tokens(9, seed: 6)]
+        let alone = try prompts.map { try Self.run(model, $0, chunks: [$0.count]).last! }
+
+        let cache = KVPagePool(config: model.config, pageSize: 4, tokens: 64)
+        let pages = try prompts.map { try #require(cache.allocate(cache.pagesNeeded(forPositions: $0.count + 1))) }
+        let scratch = ForwardScratch()
+        let batch = zip(prompts, pages).map { SequenceChunk(tokens: $0, pages: $1, cachedLength: 0, logits: .last) }
+        let logits = try model.forward(batch, cache: cache, scratch: scratch)
+        #expect(logits.rows == prompts.count)
+        for s in 0..<prompts.count {
+            let row = Array(UnsafeBufferPointer(start: logits.row(s), count: logits.cols))
+            #expect(Self.maxDifference([row], [alone[s]]) < 1e-5, "sequence \(s) differs when batched")
+        }
+        // A decode step for all of them at once, mixed with a new prefill, still matches running alone.
+        let next: [Int32] = [4, 9, 14, 19]
+        let decode = (0..<prompts.count).map { SequenceChunk(tokens: [next[$0]], pages: pages[$0], cachedLength: prompts[$0].count) }
+        let stepped = try model.forward(decode, cache: cache, scratch: scratch)
+        for s in 0..<prompts.count {
+            let expected = try Self.run(model, prompts[s] + [next[s]], chunks: [prompts[s].count + 1]).last!
+            let row = Array(UnsafeBufferPointer(start: stepped.row(s), count: stepped.cols))
+            #expect(Self.maxDifference([row], [expected]) < 1e-5, "decode step of sequence \(s) differs when batched")
+        }
+    }
+
+    @Test func invalidChunksAreRefusedBeforeComputing() throws {
+        let model = try LlamaModel(randomWeights: Self.config, seed: 14)
+        let cache = KVPagePool(config: model.config, pageSize: 4, pageCount: 2)
+        let scratch = ForwardScratch()
+        #expect(throws: ForwardError.tokenOutOfRange(sequence: 0, token: 50, vocabSize: 50)) {
+            try model.forward([SequenceChunk(tokens: [50], pages: [0], cachedLength: 0)], cache: cache, scratch: scratch)
+        }
+        #expect(throws: ForwardError.notEnoughPages(sequence: 0, needed: 2, given: 1)) {
+            try model.forward([SequenceChunk(tokens: [1, 2, 3, 4, 5], pages: [0], cachedLength: 0)], cache: cache, scratch: scratch)
+        }
+        #expect(throws: ForwardError.invalidPage(sequence: 0, page: 7)) {
+            try model.forward([SequenceChunk(tokens: [1], pages: [7], cachedLength: 0)], cache: cache, scratch: scratch)
+        }
+        #expect(throws: ForwardError.contextExceeded(sequence: 0, length: 129, maxPositions: 128)) {
+            try model.forward([SequenceChunk(tokens: [1], pages: [0], cachedLength: 128)], cache: cache, scratch: scratch)
+        }
+    }
+
+    @Test func pagePoolAllocatesAndReleases() {
+        let cache = KVPagePool(config: Self.config, pageSize: 16, tokens: 100)
+        #expect(cache.pageCount == 7)
+        let a = cache.allocate(5)
+        #expect(a?.count == 5 && cache.freePageCount == 2)
+        #expect(cache.allocate(3) == nil && cache.freePageCount == 2, "a failed allocation takes nothing")
+        cache.release(a ?? [])
+        #expect(cache.freePageCount == 7)
+    }
+}
