@@ -2,6 +2,17 @@
 // lorad: a local LoRA-serving daemon for Llama-family models on the CPU.
 import PackageDescription
 
+// The decode kernels are written with SIMD types; on x86-64 they need AVX2 and FMA to keep up with memory
+// (the default target is SSE2). Set LORAD_PORTABLE=1 to build for any x86-64 CPU, at a cost in speed.
+let vectorISA: [SwiftSetting] = {
+    #if arch(x86_64)
+    if Context.environment["LORAD_PORTABLE"] == nil {
+        return [.unsafeFlags(["-target-cpu", "haswell"])]
+    }
+    #endif
+    return []
+}()
+
 let package = Package(
     name: "lorad",
     platforms: [.macOS(.v14)],
@@ -28,7 +39,8 @@ let package = Package(
         ),
         .target(
             name: "LoraNumerics",
-            dependencies: ["CBLAS"]
+            dependencies: ["CBLAS"],
+            swiftSettings: vectorISA
         ),
         .target(
             name: "LoraModel",

@@ -5,7 +5,7 @@
 /// sgemm is slow for a handful of rows and decode is bound by reading the weights.
 public enum Linear {
     /// Largest `T` served by the streaming small-batch kernel; larger batches use sgemm.
-    public static let smallBatchLimit = 4
+    public static let smallBatchLimit = 16
 
     /// `y = x · Wᵀ` (or `y += x · Wᵀ` when `accumulate`). `x` has row stride `ldx`, `y` row stride `ldy`.
     public static func apply(
@@ -23,24 +23,11 @@ public enum Linear {
         }
     }
 
-    /// The small-batch path: each worker takes a band of weight rows and computes their dot products with every
-    /// row of `x`, so each weight byte is read from memory once per call.
+    /// The small-batch path (see `SmallBatchGEMM`).
     public static func streaming(
         _ weight: Matrix, x: UnsafePointer<Float>, ldx: Int, rows: Int,
         y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool
     ) {
-        let inDim = weight.cols
-        let w = weight.pointer
-        // ~64 KiB of weights per band at least, so thread hand-off stays a small cost.
-        let grain = max(16, 16_384 / max(inDim, 1))
-        ParallelFor.ranges(count: weight.rows, grain: grain) { band in
-            for o in band {
-                let wr = w + o * inDim
-                for t in 0..<rows {
-                    let d = VectorOps.dot(wr, x + t * ldx, inDim)
-                    if accumulate { y[t * ldy + o] += d } else { y[t * ldy + o] = d }
-                }
-            }
-        }
+        SmallBatchGEMM.multiply(weight, x: x, ldx: ldx, rows: rows, y: y, ldy: ldy, accumulate: accumulate)
     }
 }

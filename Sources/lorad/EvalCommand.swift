@@ -11,7 +11,8 @@ struct EvalCommand: ParsableCommand {
             Loads the Hugging Face checkpoint in --model, feeds the prompt token ids, and decodes --steps tokens \
             greedily through the KV cache. Prints the logits of the last prompt position and, for each step, the \
             token, the log-probability of the chosen token and the top-1 minus top-2 logit margin.
-            Example: lorad eval --model ./stories260K --tokens 1,403,407 --steps 8 --json
+            With --adapter (repeatable), the PEFT LoRA adapters are applied with their scales.
+            Example: lorad eval --model ./stories260K --adapter ./dragon:0.5 --tokens 1,403,407 --steps 8 --json
             """)
 
     @Option(help: ArgumentHelp("Checkpoint directory (config.json + safetensors).", valueName: "dir"))
@@ -22,6 +23,8 @@ struct EvalCommand: ParsableCommand {
 
     @Option(help: "Greedy steps to decode after the prompt.")
     var steps: Int = 0
+
+    @OptionGroup var adapterOptions: AdapterOptions
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
@@ -52,25 +55,36 @@ struct EvalCommand: ParsableCommand {
         } catch {
             throw CLIError("cannot load model: \(error)")
         }
+        let adapters = try adapterOptions.adapterSet(for: loaded)
         let result: GreedyDecoder.Result
         do {
-            result = try GreedyDecoder(model: loaded).run(prompt: prompt, steps: steps)
+            result = try GreedyDecoder(model: loaded, adapters: adapters.isEmpty ? nil : adapters).run(prompt: prompt, steps: steps)
         } catch {
             throw CLIError("evaluation failed: \(error)")
         }
         if json {
             struct Output: Encodable {
+                struct Adapter: Encodable { var name: String; var scale: Float; var residentBytes: Int }
+                var adapters: [Adapter]
+                var loraMode: String
+                var adapterSetExtraBytes: Int
                 var prompt: [Int32]
                 var logits: [Float]
                 var greedy: [GreedyDecoder.Step]
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let data = try encoder.encode(Output(prompt: prompt, logits: result.promptLogits, greedy: result.steps))
+            let data = try encoder.encode(Output(
+                adapters: adapters.entries.map { .init(name: $0.adapter.name, scale: $0.scale, residentBytes: $0.adapter.residentBytes) },
+                loraMode: adapters.resolvedMode.rawValue, adapterSetExtraBytes: adapters.extraBytes, prompt: prompt, logits: result.promptLogits, greedy: result.steps))
             FileHandle.standardOutput.write(data)
             FileHandle.standardOutput.write(Data("\n".utf8))
         } else {
             let top = result.promptLogits.enumerated().sorted { $0.element > $1.element }.prefix(5)
+            for e in adapters.entries {
+                print("adapter \(e.adapter.name) scale \(e.scale): \(e.adapter.residentBytes) bytes resident")
+            }
+            if !adapters.isEmpty { print("adapter set: \(adapters.resolvedMode.rawValue), \(adapters.extraBytes) extra bytes") }
             print("prompt: \(prompt.map(String.init).joined(separator: ","))")
             print("top logits at the last prompt position:")
             for (id, value) in top { print("  \(id)\t\(value)") }

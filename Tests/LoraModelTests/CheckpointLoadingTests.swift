@@ -13,7 +13,7 @@ struct CheckpointLoadingTests {
 
     static func tensors(hidden: Int = 8, intermediate: Int = 12, vocab: Int = 10) -> [String: [Int]] {
         let headDim = 4, kv = 4
-        var t: [String: [Int]] = [
+        let t: [String: [Int]] = [
             "model.embed_tokens.weight": [vocab, hidden], "model.norm.weight": [hidden],
             "model.layers.0.input_layernorm.weight": [hidden], "model.layers.0.post_attention_layernorm.weight": [hidden],
             "model.layers.0.self_attn.q_proj.weight": [2 * headDim, hidden],

@@ -1,0 +1,199 @@
+import Foundation
+import LoraNumerics
+
+/// An immutable set of LoRA adapters with their user scales, ready for the forward pass:
+/// `h = W x + Σᵢ sᵢ · Bᵢ (Aᵢ x)` with `sᵢ = user_scaleᵢ · alphaᵢ / rᵢ` (or `alphaᵢ / √rᵢ` with rsLoRA).
+///
+/// Built off the thread that runs forward passes and never touching the base weights, so a new set can be
+/// prepared while another serves. Two ways to apply it:
+/// - **unmerged**: per layer and fused projection, every adapter's A for the projections in it stacked into
+///   one `A_cat (R × in)`, and per projection the adapters' B stacked into `B_cat (out × R)` with the scales
+///   folded in; the delta is one GEMM with `A_cat` and one per projection with its `B_cat`, whatever the
+///   number of adapters; untargeted projections cost nothing;
+/// - **merged**: per targeted fused projection a private `W + Σ sᵢ Bᵢ Aᵢ`, so the forward pass costs what the
+///   base model costs, for one extra copy of each targeted weight.
+public struct AdapterSet: ProjectionAdapter {
+    /// How to apply the adapters.
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Merged when the extra memory fits the budget, else unmerged.
+        case auto, merged, unmerged
+    }
+
+    /// One active adapter and its user scale.
+    public struct Entry: Sendable {
+        public let adapter: LoraAdapter
+        public let scale: Float
+        public init(adapter: LoraAdapter, scale: Float) {
+            self.adapter = adapter
+            self.scale = scale
+        }
+    }
+
+    /// Unmerged pieces for one fused projection of one layer.
+    struct UnmergedSlot: Sendable {
+        /// Every A for the projections of this slot, stacked (R × in).
+        let stackedA: Matrix
+        /// Per projection: its first output row in the fused output, its first row in `stackedA`, and its
+        /// scaled `B_cat (out × R_m)`.
+        let parts: [(outputOffset: Int, rankOffset: Int, b: Matrix)]
+    }
+
+    /// The adapters, in the order given.
+    public let entries: [Entry]
+    /// The mode the set was built in (`auto` resolved); `.unmerged` for an empty set.
+    public let resolvedMode: Mode
+    /// Bytes this set holds beyond the base model and the adapters themselves.
+    public let extraBytes: Int
+
+    private let fusedSlotCount = FusedLinear.allCases.count
+    private let merged: [Matrix?]
+    private let unmerged: [UnmergedSlot?]
+
+    /// The empty set: the base model.
+    public static let none = AdapterSet()
+
+    private init() {
+        entries = []
+        resolvedMode = .unmerged
+        extraBytes = 0
+        merged = []
+        unmerged = []
+    }
+
+    /// Builds the set for `model`. `mergeBudgetBytes` bounds the extra memory `auto` may spend on merging.
+    /// Throws `AdapterLoadError` when a scale is not finite or an adapter does not fit the model.
+    public init(_ entries: [Entry], model: LlamaModel, mode: Mode = .auto, mergeBudgetBytes: Int = 2 << 30) throws {
+        let c = model.config
+        for e in entries where !e.scale.isFinite {
+            throw AdapterLoadError.nonFiniteScale(adapter: e.adapter.name, scale: e.scale)
+        }
+        for e in entries {
+            for (key, w) in e.adapter.modules {
+                let (out, inDim) = key.module.shape(c)
+                guard key.layer < c.layerCount, w.a.cols == inDim, w.b.rows == out, w.a.rows == w.b.cols else {
+                    throw AdapterLoadError.shapeMismatch(
+                        path: e.adapter.name, tensor: "\(key.name).lora_A/lora_B", expected: [out, inDim], actual: [w.b.rows, w.a.cols])
+                }
+            }
+        }
+        self.entries = entries
+        let slotCount = c.layerCount * FusedLinear.allCases.count
+        // Which (layer, slot) pairs any adapter touches.
+        var touched = [Bool](repeating: false, count: slotCount)
+        for e in entries { for key in e.adapter.modules.keys { touched[key.layer * FusedLinear.allCases.count + key.module.fusedSlot.rawValue] = true } }
+        let mergedBytes = (0..<slotCount).reduce(0) { sum, i in
+            touched[i] ? sum + model.weights.layers[i / FusedLinear.allCases.count].weight(FusedLinear.allCases[i % FusedLinear.allCases.count]).byteCount : sum
+        }
+        let useMerged: Bool
+        switch mode {
+        case .merged: useMerged = true
+        case .unmerged: useMerged = false
+        case .auto: useMerged = mergedBytes <= mergeBudgetBytes
+        }
+
+        var unmergedSlots = [UnmergedSlot?](repeating: nil, count: slotCount)
+        var extra = 0
+        for layer in 0..<c.layerCount {
+            for slot in FusedLinear.allCases {
+                let index = layer * FusedLinear.allCases.count + slot.rawValue
+                guard touched[index], let built = Self.stack(entries, layer: layer, slot: slot, config: c) else { continue }
+                unmergedSlots[index] = built
+                extra += built.stackedA.byteCount + built.parts.reduce(0) { $0 + $1.b.byteCount }
+            }
+        }
+        if useMerged {
+            var mergedSlots = [Matrix?](repeating: nil, count: slotCount)
+            for index in 0..<slotCount {
+                guard let pieces = unmergedSlots[index] else { continue }
+                let base = model.weights.layers[index / FusedLinear.allCases.count].weight(FusedLinear.allCases[index % FusedLinear.allCases.count])
+                mergedSlots[index] = Self.merge(base: base, pieces)
+            }
+            merged = mergedSlots
+            unmerged = []
+            resolvedMode = .merged
+            extraBytes = mergedBytes
+        } else {
+            merged = []
+            unmerged = unmergedSlots
+            resolvedMode = .unmerged
+            extraBytes = extra
+        }
+    }
+
+    /// Whether the set applies no adapter at all.
+    public var isEmpty: Bool { entries.isEmpty }
+
+    public func mergedWeight(layer: Int, slot: FusedLinear) -> Matrix? {
+        guard !merged.isEmpty else { return nil }
+        return merged[layer * fusedSlotCount + slot.rawValue]
+    }
+
+    public func addDelta(layer: Int, slot: FusedLinear, x: UnsafePointer<Float>, ldx: Int, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
+        guard !unmerged.isEmpty, let pieces = unmerged[layer * fusedSlotCount + slot.rawValue] else { return }
+        let rank = pieces.stackedA.rows
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * rank) { tmp in
+            guard let t = tmp.baseAddress else { return }
+            // t (T × R) = x · A_catᵀ, then y[:, offset..] += t[:, rankOffset..] · B_catᵀ per projection.
+            Linear.apply(pieces.stackedA, x: x, ldx: ldx, rows: rows, y: t, ldy: rank)
+            for part in pieces.parts {
+                Linear.apply(part.b, x: t + part.rankOffset, ldx: rank, rows: rows, y: y + part.outputOffset, ldy: ldy, accumulate: true)
+            }
+        }
+    }
+}
+
+extension AdapterSet {
+    /// Stacks the A and scaled B of every entry's modules in `slot` of `layer`; nil when none is targeted.
+    static func stack(_ entries: [Entry], layer: Int, slot: FusedLinear, config c: LlamaConfig) -> UnmergedSlot? {
+        var blocks: [(module: LlamaModule, weights: LoraModuleWeights, scale: Float)] = []
+        for module in slot.modules {
+            for e in entries {
+                if let w = e.adapter.modules[LoraModuleKey(layer: layer, module: module)] {
+                    blocks.append((module, w, e.scale * w.scaling))
+                }
+            }
+        }
+        guard !blocks.isEmpty else { return nil }
+        let inDim = blocks[0].weights.a.cols
+        let totalRank = blocks.reduce(0) { $0 + $1.weights.rank }
+        let stackedA = Matrix(rows: totalRank, cols: inDim)
+        var parts: [(outputOffset: Int, rankOffset: Int, b: Matrix)] = []
+        var row = 0
+        for module in slot.modules {
+            let mine = blocks.filter { $0.module == module }
+            guard !mine.isEmpty else { continue }
+            let rankOffset = row
+            let moduleRank = mine.reduce(0) { $0 + $1.weights.rank }
+            let out = module.shape(c).out
+            let b = Matrix(rows: out, cols: moduleRank)
+            var col = 0
+            for block in mine {
+                let r = block.weights.rank
+                (stackedA.pointer + row * inDim).update(from: block.weights.a.pointer, count: r * inDim)
+                for o in 0..<out {
+                    let src = block.weights.b.pointer + o * r
+                    let dst = b.pointer + o * moduleRank + col
+                    for j in 0..<r { dst[j] = block.scale * src[j] }
+                }
+                row += r
+                col += r
+            }
+            parts.append((module.fusedRowOffset(c), rankOffset, b))
+        }
+        return UnmergedSlot(stackedA: stackedA, parts: parts)
+    }
+
+    /// `W + Σ B_cat · A_cat` per projection of the slot, as a new matrix.
+    static func merge(base: Matrix, _ pieces: UnmergedSlot) -> Matrix {
+        let out = Matrix(rows: base.rows, cols: base.cols)
+        out.pointer.update(from: base.pointer, count: base.rows * base.cols)
+        let inDim = base.cols
+        for part in pieces.parts {
+            BLAS.sgemm(
+                transA: false, transB: false, m: part.b.rows, n: inDim, k: part.b.cols, alpha: 1,
+                a: part.b.pointer, lda: part.b.cols, b: pieces.stackedA.pointer + part.rankOffset * inDim, ldb: inDim,
+                beta: 1, c: out.pointer + part.outputOffset * inDim, ldc: inDim)
+        }
+        return out
+    }
+}

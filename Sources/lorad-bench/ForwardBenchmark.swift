@@ -1,0 +1,109 @@
+import ArgumentParser
+import Foundation
+import LoraModel
+import LoraNumerics
+
+/// `lorad-bench forward`: prefill and decode throughput of the forward pass on a synthesized model, as ratios
+/// to this machine's sgemm peak and memory bandwidth measured in the same run.
+struct ForwardBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forward",
+        abstract: "Prefill and batched decode throughput against the machine's sgemm and bandwidth ceilings.")
+
+    @Option(help: "Model shape: \(ModelShape.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var shape: ModelShape = .smollm2135m
+
+    @Option(help: "Prompt length for the prefill measurement.")
+    var prompt = 512
+
+    @Option(help: "Cached context of each sequence before decode is timed.")
+    var context = 128
+
+    @Option(help: "Decode steps timed per batch size.")
+    var steps = 32
+
+    @Option(help: "Comma-separated decode batch sizes.")
+    var batches = "1,4,16"
+
+    mutating func run() throws {
+        let config = shape.config
+        let batchSizes = batches.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+        print("lorad-bench forward --shape \(shape.rawValue)")
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS \(BLAS.configuration), \(BLAS.threadCount) BLAS threads")
+        let ceilings = MachineCeilings.measure()
+        print(String(format: "ceilings: sgemm %.1f GFLOP/s (2048² square), read bandwidth %.1f GB/s (all cores)", ceilings.sgemmGFLOPS, ceilings.readBandwidthGBps))
+
+        let t0 = Clock.now()
+        let model = try LlamaModel(randomWeights: config, seed: 7)
+        let weightBytes = model.weights.decodeReadBytes
+        print(String(format: "model: %d parameters, %.1f MB of f32 weights read per decode step (built in %.1f s)",
+                     ModelShape.parameterCount(config), Double(weightBytes) / 1e6, Clock.seconds(since: t0)))
+
+        // Prefill: one chunk of `prompt` tokens, logits for the last position only.
+        let maxBatch = batchSizes.max() ?? 1
+        let pageSize = 16
+        let cache = KVPagePool(config: config, pageSize: pageSize, tokens: max(prompt, (context + steps + 1) * maxBatch) + pageSize * maxBatch)
+        let scratch = ForwardScratch()
+        let promptTokens = (0..<prompt).map { Int32(($0 * 31 + 7) % config.vocabSize) }
+        var bestPrefill = Double.infinity
+        for _ in 0..<2 {
+            let pages = try allocate(cache, prompt)
+            let t = Clock.now()
+            _ = try model.forward([SequenceChunk(tokens: promptTokens, pages: pages, cachedLength: 0, logits: .last)], cache: cache, scratch: scratch)
+            bestPrefill = min(bestPrefill, Clock.seconds(since: t))
+            cache.release(pages)
+        }
+        let prefillFLOPs = Self.prefillFLOPs(config, tokens: prompt)
+        let prefillRatio = prefillFLOPs / bestPrefill / 1e9 / ceilings.sgemmGFLOPS
+        print(String(format: "prefill %d tokens: %.1f tokens/s, %.1f GFLOP/s = %.0f%% of sgemm peak (target ≥ 75%%)",
+                     prompt, Double(prompt) / bestPrefill, prefillFLOPs / bestPrefill / 1e9, 100 * prefillRatio))
+
+        for batch in batchSizes {
+            var pages: [[Int32]] = []
+            for _ in 0..<batch { pages.append(try allocate(cache, context + steps + 1)) }
+            // Fill each sequence's context (untimed).
+            let contextTokens = Array(promptTokens.prefix(context)) + Array(repeating: 5, count: max(0, context - prompt))
+            for s in 0..<batch {
+                _ = try model.forward([SequenceChunk(tokens: contextTokens, pages: pages[s], cachedLength: 0, logits: .last)], cache: cache, scratch: scratch)
+            }
+            var cached = context
+            // One warm-up step, then `steps` timed steps.
+            var times: [Double] = []
+            for step in 0...steps {
+                let chunks = (0..<batch).map { SequenceChunk(tokens: [Int32((step * 13 + $0) % config.vocabSize)], pages: pages[$0], cachedLength: cached) }
+                let t = Clock.now()
+                _ = try model.forward(chunks, cache: cache, scratch: scratch)
+                if step > 0 { times.append(Clock.seconds(since: t)) }
+                cached += 1
+            }
+            for p in pages { cache.release(p) }
+            let total = times.reduce(0, +)
+            let median = times.sorted()[times.count / 2]
+            let boundSeconds = Double(weightBytes) / (ceilings.readBandwidthGBps * 1e9)
+            let stepFLOPs = Self.decodeFLOPs(config, batch: batch, context: context + steps / 2)
+            print(String(format: "decode batch %2d (context %d): %.1f tokens/s, median step %.2f ms; bandwidth bound %.2f ms/step → %.0f%% of bound%@; %.0f%% of sgemm peak",
+                         batch, context, Double(batch * steps) / total, median * 1e3, boundSeconds * 1e3, 100 * boundSeconds / median,
+                         batch == 1 ? " (target ≥ 90%)" : "", 100 * stepFLOPs / median / 1e9 / ceilings.sgemmGFLOPS))
+        }
+    }
+
+    private func allocate(_ cache: KVPagePool, _ positions: Int) throws -> [Int32] {
+        guard let pages = cache.allocate(cache.pagesNeeded(forPositions: positions)) else {
+            throw ValidationError("benchmark KV cache too small")
+        }
+        return pages
+    }
+
+    /// Linear layers over all tokens, causal attention, LM head for one position.
+    static func prefillFLOPs(_ c: LlamaConfig, tokens t: Int) -> Double {
+        let linear = Double(c.hiddenSize * (c.queryDim + 2 * c.kvDim) + c.queryDim * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize)
+        let attention = 2.0 * 2.0 * Double(c.headCount * c.headDim) * Double(t) * Double(t + 1) / 2
+        return Double(c.layerCount) * (2 * linear * Double(t) + attention) + 2 * Double(c.vocabSize * c.hiddenSize)
+    }
+
+    static func decodeFLOPs(_ c: LlamaConfig, batch: Int, context: Int) -> Double {
+        let linear = Double(c.hiddenSize * (c.queryDim + 2 * c.kvDim) + c.queryDim * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize)
+        let attention = 2.0 * 2.0 * Double(c.headCount * c.headDim) * Double(context)
+        return Double(batch) * (Double(c.layerCount) * (2 * linear + attention) + 2 * Double(c.vocabSize * c.hiddenSize))
+    }
+}

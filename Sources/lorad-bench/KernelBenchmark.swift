@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import LoraModel
+import LoraNumerics
+
+/// `lorad-bench kernels`: the linear-layer paths on one model shape's matrices, per batch size, as GB/s of
+/// weights streamed and GFLOP/s, so the decode path can be tuned against the machine's ceilings.
+struct KernelBenchmark: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Linear-layer kernels (streaming matrix-vector and sgemm) on a model shape's matrices.")
+
+    @Option(help: "Model shape whose matrices are used.")
+    var shape: ModelShape = .smollm2135m
+
+    @Option(help: "Comma-separated row counts (tokens per call).")
+    var rows = "1,2,4,8,16"
+
+    mutating func run() throws {
+        let c = shape.config
+        let shapes: [(String, Int, Int)] = [
+            ("qkv", c.queryDim + 2 * c.kvDim, c.hiddenSize), ("o", c.hiddenSize, c.queryDim),
+            ("gate_up", 2 * c.intermediateSize, c.hiddenSize), ("down", c.hiddenSize, c.intermediateSize),
+            ("lm_head", c.vocabSize, c.hiddenSize),
+        ]
+        let ceilings = MachineCeilings.measure()
+        print(String(format: "ceilings: sgemm %.1f GFLOP/s, read bandwidth %.1f GB/s", ceilings.sgemmGFLOPS, ceilings.readBandwidthGBps))
+        for (name, out, inDim) in shapes {
+            // Enough copies of the matrix that the working set is far beyond the caches.
+            let copies = max(1, 256_000_000 / (out * inDim * 4))
+            let weights = (0..<copies).map { _ in Matrix(rows: out, cols: inDim, storage: FloatBuffer(count: out * inDim)) }
+            for w in weights { for i in stride(from: 0, to: out * inDim, by: 97) { w.pointer[i] = 0.01 } }
+            for t in rows.split(separator: ",").compactMap({ Int($0) }) {
+                let x = FloatBuffer(count: t * inDim), y = FloatBuffer(count: t * out)
+                for (label, body) in [
+                    ("streaming", { (w: Matrix) in Linear.streaming(w, x: x.pointer, ldx: inDim, rows: t, y: y.pointer, ldy: out, accumulate: false) }),
+                    ("sgemm", { (w: Matrix) in BLAS.sgemm(transA: false, transB: true, m: t, n: out, k: inDim, alpha: 1, a: x.pointer, lda: inDim, b: w.pointer, ldb: inDim, beta: 0, c: y.pointer, ldc: out) }),
+                ] {
+                    var best = Double.infinity
+                    for _ in 0..<3 {
+                        let start = Clock.now()
+                        for w in weights { body(w) }
+                        best = min(best, Clock.seconds(since: start) / Double(copies))
+                    }
+                    let gbps = Double(out * inDim * 4) / best / 1e9
+                    let gflops = 2 * Double(t * out * inDim) / best / 1e9
+                    print(String(format: "%-8@ %6d×%-5d T=%-3d %-9@ %8.1f µs  %5.1f GB/s (%3.0f%% bw)  %6.1f GFLOP/s (%3.0f%% peak)",
+                                 name, out, inDim, t, label, best * 1e6, gbps, 100 * gbps / ceilings.readBandwidthGBps, gflops, 100 * gflops / ceilings.sgemmGFLOPS))
+                }
+            }
+        }
+    }
+}

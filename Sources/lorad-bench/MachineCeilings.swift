@@ -1,0 +1,76 @@
+import Dispatch
+import Foundation
+import LoraNumerics
+
+/// The machine's own limits, measured in the same run as the figures compared against them.
+struct MachineCeilings {
+    /// OpenBLAS sgemm throughput on a large square product, GFLOP/s.
+    var sgemmGFLOPS: Double
+    /// Streaming read bandwidth with all cores, GB/s (10⁹ bytes).
+    var readBandwidthGBps: Double
+
+    static func measure(squareSize: Int = 2048, bandwidthBytes: Int = 1 << 30) -> MachineCeilings {
+        MachineCeilings(sgemmGFLOPS: sgemmPeak(n: squareSize), readBandwidthGBps: readBandwidth(bytes: bandwidthBytes))
+    }
+
+    /// Best of several runs of C = A·B with n×n matrices.
+    static func sgemmPeak(n: Int) -> Double {
+        let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
+        for i in 0..<(n * n) { a.pointer[i] = Float(i % 7) * 0.1; b.pointer[i] = Float(i % 5) * 0.1 }
+        var best = Double.infinity
+        for _ in 0..<4 {
+            let t = Clock.now()
+            BLAS.sgemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: a.pointer, lda: n, b: b.pointer, ldb: n, beta: 0, c: c.pointer, ldc: n)
+            best = min(best, Clock.seconds(since: t))
+        }
+        return 2 * Double(n) * Double(n) * Double(n) / best / 1e9
+    }
+
+    /// Best of several multi-threaded passes summing a buffer much larger than the caches.
+    static func readBandwidth(bytes: Int) -> Double {
+        let count = bytes / 4
+        let buffer = FloatBuffer(count: count)
+        for i in stride(from: 0, to: count, by: 1024) { buffer.pointer[i] = 1 }
+        let base = UncheckedSendableBox(buffer.pointer)
+        var best = Double.infinity
+        var sink: Float = 0
+        for _ in 0..<6 {
+            let sums = UnsafeMutablePointer<Float>.allocate(capacity: ParallelFor.workerCount)
+            let sumsBox = UncheckedSendableBox(sums)
+            let t = Clock.now()
+            let parts = ParallelFor.workerCount
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let lo = count * p / parts, hi = count * (p + 1) / parts
+                sumsBox.value[p] = streamSum(base.value + lo, hi - lo)
+            }
+            best = min(best, Clock.seconds(since: t))
+            for p in 0..<parts { sink += sums[p] }
+            sums.deallocate()
+        }
+        if sink == -1 { print("") }  // keeps the sums observable
+        return Double(count * 4) / best / 1e9
+    }
+
+    /// Sum with independent SIMD accumulators so the loop is bound by loads, not by add latency.
+    static func streamSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        let raw = UnsafeRawPointer(p)
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        var i = 0
+        while i + 64 <= n {
+            a0 += raw.load(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            a1 += raw.load(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
+            a2 += raw.load(fromByteOffset: i * 4 + 128, as: SIMD16<Float>.self)
+            a3 += raw.load(fromByteOffset: i * 4 + 192, as: SIMD16<Float>.self)
+            i += 64
+        }
+        var s = ((a0 + a1) + (a2 + a3)).sum()
+        while i < n { s += p[i]; i += 1 }
+        return s
+    }
+}
+
+/// Monotonic wall-clock timing.
+enum Clock {
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    static func seconds(since start: UInt64) -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+}
