@@ -34,6 +34,15 @@ public struct LoraModuleWeights: Sendable {
     public let alpha: Double
     /// `alpha / r`, or `alpha / √r` with rsLoRA; the user scale multiplies it.
     public let scaling: Float
+
+    /// A module's pair; `scaling` is alpha/r (or alpha/√r) without the user scale.
+    public init(a: Matrix, b: Matrix, rank: Int, alpha: Double, scaling: Float) {
+        self.a = a
+        self.b = b
+        self.rank = rank
+        self.alpha = alpha
+        self.scaling = scaling
+    }
 }
 
 /// A PEFT LoRA adapter, read, validated against a model configuration and converted to f32. Immutable.
