@@ -141,6 +141,18 @@ indirect enum TokenDecoder: Sendable {
         return out
     }
 
+    /// Whether the chain contains a `ByteFallback` decoder.
+    var containsByteFallback: Bool {
+        switch self {
+        case .byteFallback: return true
+        case .sequence(let decoders): return decoders.contains { $0.containsByteFallback }
+        default: return false
+        }
+    }
+
+    /// Whether `token` is a `<0xXX>` byte token.
+    static func isByteToken(_ token: [UInt8]) -> Bool { byteValue(token) != nil }
+
     private static func byteValue(_ token: [UInt8]) -> UInt8? {
         guard token.count == 6, token[0] == 0x3C, token[1] == 0x30, token[2] == 0x78, token[5] == 0x3E else { return nil }
         func hex(_ c: UInt8) -> UInt8? {
