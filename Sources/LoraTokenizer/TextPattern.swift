@@ -96,10 +96,24 @@ final class RegexBox: @unchecked Sendable {
 
     func matches(in bytes: [UInt8]) -> [Range<Int>] {
         let string = String(decoding: bytes, as: UTF8.self)
-        let whole = NSRange(string.startIndex..<string.endIndex, in: string)
-        return regex.matches(in: string, options: [], range: whole).compactMap { match in
-            guard match.range.length > 0 else { return nil }
-            return UnicodeText.byteRange(match.range, in: string)
+        let found = regex.matches(in: string, options: [], range: NSRange(location: 0, length: string.utf16.count))
+        if found.isEmpty { return [] }
+        // UTF-16 offset -> UTF-8 offset at every scalar boundary (ICU ranges may split grapheme clusters,
+        // which `Range(_:in:)` refuses).
+        var utf8Offset = [Int](repeating: -1, count: string.utf16.count + 1)
+        var u16 = 0
+        var u8 = 0
+        for scalar in string.unicodeScalars {
+            utf8Offset[u16] = u8
+            u16 += scalar.utf16.count
+            u8 += scalar.utf8.count
+        }
+        utf8Offset[u16] = u8
+        return found.compactMap { match in
+            let lower = match.range.location
+            let upper = lower + match.range.length
+            guard match.range.length > 0, utf8Offset[lower] >= 0, utf8Offset[upper] >= 0 else { return nil }
+            return utf8Offset[lower]..<utf8Offset[upper]
         }
     }
 }

@@ -132,12 +132,4 @@ enum UnicodeText {
             }
         }
     }
-
-    /// Converts a UTF-16 `NSRange` in `string` into a UTF-8 byte range.
-    static func byteRange(_ range: NSRange, in string: String) -> Range<Int>? {
-        guard let r = Range(range, in: string) else { return nil }
-        let start = string.utf8.distance(from: string.startIndex, to: r.lowerBound)
-        let length = string.utf8.distance(from: r.lowerBound, to: r.upperBound)
-        return start..<(start + length)
-    }
 }
