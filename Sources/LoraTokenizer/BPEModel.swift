@@ -68,10 +68,10 @@ struct BPEModel: Sendable {
             let hex = String(b, radix: 16, uppercase: true)
             return tokenIds[ByteKey(Array("<0x\(hex.count == 1 ? "0" + hex : hex)>".utf8))] ?? -1
         }
-        merges = try Self.parseMerges(node, tokenIds: tokenIds)
+        merges = try Self.parseMerges(node, tokenIds: tokenIds, prefix: continuingSubwordPrefix)
     }
 
-    private static func parseMerges(_ node: JSONNode, tokenIds: [ByteKey: Int32]) throws -> PairRankTable {
+    private static func parseMerges(_ node: JSONNode, tokenIds: [ByteKey: Int32], prefix: [UInt8]) throws -> PairRankTable {
         guard let mergesNode = try node.optional("merges") else { return PairRankTable(capacity: 0) }
         guard case .array(let list) = mergesNode.value else { throw mergesNode.invalid("merges", "expected an array") }
         var table = PairRankTable(capacity: list.count)
@@ -99,8 +99,12 @@ struct BPEModel: Sendable {
             guard let r = tokenIds[ByteKey(rightBytes)] else {
                 throw TokenizerError.mergeTokenNotInVocab(file: node.file, mergeIndex: rank, token: right)
             }
-            guard let merged = tokenIds[ByteKey(leftBytes + rightBytes)] else {
-                throw TokenizerError.mergeTokenNotInVocab(file: node.file, mergeIndex: rank, token: left + right)
+            // With a continuing-subword prefix, "a" + "##b" makes "ab", as in the tokenizers library.
+            let mergedBytes = !prefix.isEmpty && rightBytes.starts(with: prefix)
+                ? leftBytes + rightBytes.dropFirst(prefix.count) : leftBytes + rightBytes
+            guard let merged = tokenIds[ByteKey(mergedBytes)] else {
+                throw TokenizerError.mergeTokenNotInVocab(file: node.file, mergeIndex: rank,
+                                                          token: String(decoding: mergedBytes, as: UTF8.self))
             }
             table.insert(l, r, rank: Int32(rank), result: merged)
         }
