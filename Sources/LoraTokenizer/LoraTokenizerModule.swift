@@ -1,2 +1,0 @@
-/// Placeholder namespace; replaced by the tokenizer implementation.
-public enum LoraTokenizerModule {}

@@ -1,4 +1,0 @@
-import Testing
-@testable import LoraTokenizer
-
-@Test func moduleLinks() { #expect(Bool(true)) }

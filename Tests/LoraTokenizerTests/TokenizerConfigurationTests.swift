@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+@testable import LoraTokenizer
+
+/// `Tokenizer(directory:)`: tokenizer_config.json and generation_config.json decide BOS and stop tokens.
+@Suite(.enabled(if: Fixtures.available, Fixtures.missingMessage))
+struct TokenizerConfigurationTests {
+    @Test("BOS and EOS of the fixture model directories")
+    func fixtureDirectories() throws {
+        let llama2 = try Tokenizer(directory: Fixtures.tokenizerDirectory("llama2-hf"))
+        #expect(llama2.bosTokenId == 1 && llama2.eosTokenIds == [2] && llama2.addsBOS)
+        #expect(llama2.encode("Hello world") == [1, 15043, 3186])
+        let gpt2 = try Tokenizer(directory: Fixtures.tokenizerDirectory("gpt2"))
+        #expect(gpt2.bosTokenId == 50256 && gpt2.eosTokenIds == [50256] && !gpt2.addsBOS)
+        let smollm = try Tokenizer(directory: Fixtures.tokenizerDirectory("smollm-360m-instruct"))
+        #expect(smollm.bosTokenId == 1 && smollm.eosTokenIds == [2] && !smollm.addsBOS)
+        let bare = try Fixtures.tokenizer("tok512")
+        #expect(bare.bosTokenId == 1 && bare.eosTokenIds.isEmpty && bare.addsBOS)
+    }
+
+    @Test("add_bos_token / add_eos_token rebuild a Llama tokenizer's template; generation_config adds stop tokens")
+    func overrides() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lorad-tokcfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.copyItem(
+            at: Fixtures.tokenizerDirectory("tok512").appendingPathComponent("tokenizer.json"),
+            to: directory.appendingPathComponent("tokenizer.json"))
+        try Data(#"{"tokenizer_class":"LlamaTokenizer","add_bos_token":false,"add_eos_token":true,"bos_token":"<s>","eos_token":{"content":"</s>"}}"#.utf8)
+            .write(to: directory.appendingPathComponent("tokenizer_config.json"))
+        try Data(#"{"bos_token_id":1,"eos_token_id":[2,1]}"#.utf8).write(to: directory.appendingPathComponent("generation_config.json"))
+        let tokenizer = try Tokenizer(directory: directory)
+        let plain = tokenizer.encode("Lily", addSpecialTokens: false)
+        #expect(tokenizer.encode("Lily") == plain + [2])
+        #expect(!tokenizer.addsBOS)
+        #expect(tokenizer.bosTokenId == 1)
+        #expect(tokenizer.eosTokenIds == [2, 1])
+    }
+
+    @Test("a config naming a token that does not exist is an error")
+    func unknownConfigToken() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lorad-tokcfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.copyItem(
+            at: Fixtures.tokenizerDirectory("tok512").appendingPathComponent("tokenizer.json"),
+            to: directory.appendingPathComponent("tokenizer.json"))
+        try Data(#"{"eos_token":"<|nope|>"}"#.utf8).write(to: directory.appendingPathComponent("tokenizer_config.json"))
+        #expect(throws: TokenizerError.tokenNotInVocab(file: directory.appendingPathComponent("tokenizer_config.json").path,
+                                                       component: "eos_token", token: "<|nope|>")) {
+            try Tokenizer(directory: directory)
+        }
+    }
+}
