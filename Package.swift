@@ -15,7 +15,7 @@ let vectorISA: [SwiftSetting] = {
 
 let package = Package(
     name: "lorad",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "lorad", targets: ["lorad"]),
         .executable(name: "lorad-bench", targets: ["lorad-bench"]),

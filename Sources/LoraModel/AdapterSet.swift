@@ -34,8 +34,8 @@ public struct AdapterSet: ProjectionAdapter {
         /// Every A for the projections of this slot, stacked (R × in).
         let stackedA: Matrix
         /// Per projection: its first output row in the fused output, its first row in `stackedA`, and its
-        /// scaled `B_cat (out × R_m)`.
-        let parts: [(outputOffset: Int, rankOffset: Int, b: Matrix)]
+        /// scaled `B_cat` stored transposed (R_m × out), the layout `LowRankUpdate` streams.
+        let parts: [(outputOffset: Int, rankOffset: Int, bt: Matrix)]
     }
 
     /// The adapters, in the order given.
@@ -98,7 +98,7 @@ public struct AdapterSet: ProjectionAdapter {
                 let index = layer * FusedLinear.allCases.count + slot.rawValue
                 guard touched[index], let built = Self.stack(entries, layer: layer, slot: slot, config: c) else { continue }
                 unmergedSlots[index] = built
-                extra += built.stackedA.byteCount + built.parts.reduce(0) { $0 + $1.b.byteCount }
+                extra += built.stackedA.byteCount + built.parts.reduce(0) { $0 + $1.bt.byteCount }
             }
         }
         if useMerged {
@@ -136,7 +136,7 @@ public struct AdapterSet: ProjectionAdapter {
             // t (T × R) = x · A_catᵀ, then y[:, offset..] += t[:, rankOffset..] · B_catᵀ per projection.
             Linear.apply(pieces.stackedA, x: x, ldx: ldx, rows: rows, y: t, ldy: rank)
             for part in pieces.parts {
-                Linear.apply(part.b, x: t + part.rankOffset, ldx: rank, rows: rows, y: y + part.outputOffset, ldy: ldy, accumulate: true)
+                LowRankUpdate.accumulate(part.bt, t: t + part.rankOffset, ldt: rank, rows: rows, y: y + part.outputOffset, ldy: ldy)
             }
         }
     }
@@ -157,7 +157,7 @@ extension AdapterSet {
         let inDim = blocks[0].weights.a.cols
         let totalRank = blocks.reduce(0) { $0 + $1.weights.rank }
         let stackedA = Matrix(rows: totalRank, cols: inDim)
-        var parts: [(outputOffset: Int, rankOffset: Int, b: Matrix)] = []
+        var parts: [(outputOffset: Int, rankOffset: Int, bt: Matrix)] = []
         var row = 0
         for module in slot.modules {
             let mine = blocks.filter { $0.module == module }
@@ -165,20 +165,20 @@ extension AdapterSet {
             let rankOffset = row
             let moduleRank = mine.reduce(0) { $0 + $1.weights.rank }
             let out = module.shape(c).out
-            let b = Matrix(rows: out, cols: moduleRank)
+            // Bt (R_m × out): row j of the block is column j of the adapter's B, times its scale.
+            let bt = Matrix(rows: moduleRank, cols: out)
             var col = 0
             for block in mine {
                 let r = block.weights.rank
                 (stackedA.pointer + row * inDim).update(from: block.weights.a.pointer, count: r * inDim)
                 for o in 0..<out {
                     let src = block.weights.b.pointer + o * r
-                    let dst = b.pointer + o * moduleRank + col
-                    for j in 0..<r { dst[j] = block.scale * src[j] }
+                    for j in 0..<r { bt.pointer[(col + j) * out + o] = block.scale * src[j] }
                 }
                 row += r
                 col += r
             }
-            parts.append((module.fusedRowOffset(c), rankOffset, b))
+            parts.append((module.fusedRowOffset(c), rankOffset, bt))
         }
         return UnmergedSlot(stackedA: stackedA, parts: parts)
     }
@@ -189,9 +189,10 @@ extension AdapterSet {
         out.pointer.update(from: base.pointer, count: base.rows * base.cols)
         let inDim = base.cols
         for part in pieces.parts {
+            // W[rows of the projection] += B_cat (out × R_m) · A_cat (R_m × in), with B_cat = Btᵀ.
             BLAS.sgemm(
-                transA: false, transB: false, m: part.b.rows, n: inDim, k: part.b.cols, alpha: 1,
-                a: part.b.pointer, lda: part.b.cols, b: pieces.stackedA.pointer + part.rankOffset * inDim, ldb: inDim,
+                transA: true, transB: false, m: part.bt.cols, n: inDim, k: part.bt.rows, alpha: 1,
+                a: part.bt.pointer, lda: part.bt.cols, b: pieces.stackedA.pointer + part.rankOffset * inDim, ldb: inDim,
                 beta: 1, c: out.pointer + part.outputOffset * inDim, ldc: inDim)
         }
         return out

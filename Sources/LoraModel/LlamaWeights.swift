@@ -54,8 +54,11 @@ public struct LlamaWeights: Sendable {
     /// config does not explain.
     public init(config: LlamaConfig, source: WeightSource) throws {
         let d = config.hiddenSize
+        // Mapped F32 tensors are copied: anonymous memory can use huge pages, which decode streams faster, and
+        // the checkpoint file is not kept mapped.
+        func owned(_ buffer: FloatBuffer) -> FloatBuffer { buffer.isBorrowed ? FloatBuffer(copying: buffer) : buffer }
         func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> Matrix {
-            Matrix(rows: rows, cols: cols, storage: try source.tensor(name, shape: [rows, cols]))
+            Matrix(rows: rows, cols: cols, storage: owned(try source.tensor(name, shape: [rows, cols])))
         }
         func stacked(_ parts: [(String, Int)], cols: Int) throws -> Matrix {
             let total = parts.reduce(0) { $0 + $1.1 }
@@ -74,14 +77,14 @@ public struct LlamaWeights: Sendable {
         for l in 0..<config.layerCount {
             let p = "model.layers.\(l)."
             layers.append(LlamaLayerWeights(
-                inputNorm: try source.tensor(p + "input_layernorm.weight", shape: [d]),
+                inputNorm: owned(try source.tensor(p + "input_layernorm.weight", shape: [d])),
                 qkv: try stacked([
                     (p + "self_attn.q_proj.weight", config.queryDim),
                     (p + "self_attn.k_proj.weight", config.kvDim),
                     (p + "self_attn.v_proj.weight", config.kvDim),
                 ], cols: d),
                 o: try matrix(p + "self_attn.o_proj.weight", d, config.queryDim),
-                postNorm: try source.tensor(p + "post_attention_layernorm.weight", shape: [d]),
+                postNorm: owned(try source.tensor(p + "post_attention_layernorm.weight", shape: [d])),
                 gateUp: try stacked([
                     (p + "mlp.gate_proj.weight", config.intermediateSize),
                     (p + "mlp.up_proj.weight", config.intermediateSize),
@@ -89,7 +92,7 @@ public struct LlamaWeights: Sendable {
                 down: try matrix(p + "mlp.down_proj.weight", d, config.intermediateSize)))
         }
         self.layers = layers
-        finalNorm = try source.tensor("model.norm.weight", shape: [d])
+        finalNorm = owned(try source.tensor("model.norm.weight", shape: [d]))
         if config.tieWordEmbeddings {
             lmHead = embedding
             // Some tied checkpoints still carry a copy of lm_head; transformers ignores it, so do we.

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A fixed-size, 64-byte aligned block of `Float`s with reference semantics.
 ///
 /// Weights and scratch space live in these rather than in `[Float]` so kernels can hand raw pointers to BLAS
@@ -10,11 +14,24 @@ public final class FloatBuffer: @unchecked Sendable {
     public let pointer: UnsafeMutablePointer<Float>
     private let owner: AnyObject?
 
+    /// Buffers at least this large are aligned to 2 MiB and offered to the kernel as transparent huge pages:
+    /// decode streams every weight once per token, and 4 KiB pages cost a TLB miss every 4 KiB.
+    static let hugePageThreshold = 4 << 20
+    static let hugePageSize = 2 << 20
+
     /// Allocates `count` floats, zero-filled.
     public init(count: Int) {
         precondition(count >= 0, "FloatBuffer count must be non-negative")
         self.count = count
-        let raw = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * MemoryLayout<Float>.stride, alignment: 64)
+        let bytes = max(count, 1) * MemoryLayout<Float>.stride
+        let alignment = bytes >= Self.hugePageThreshold ? Self.hugePageSize : 64
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: alignment)
+        #if os(Linux)
+        if alignment == Self.hugePageSize {
+            // Advisory only: without THP (or with it disabled) this fails harmlessly.
+            _ = madvise(raw, (bytes / Self.hugePageSize) * Self.hugePageSize, MADV_HUGEPAGE)
+        }
+        #endif
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
         pointer.initialize(repeating: 0, count: max(count, 1))
         owner = nil
@@ -27,6 +44,15 @@ public final class FloatBuffer: @unchecked Sendable {
             if let base = src.baseAddress { pointer.update(from: base, count: values.count) }
         }
     }
+
+    /// A private copy of `other` (for example to move mapped file data into huge-page memory).
+    public convenience init(copying other: FloatBuffer) {
+        self.init(count: other.count)
+        pointer.update(from: other.pointer, count: other.count)
+    }
+
+    /// Whether the floats live in memory owned by another object (a mapped file).
+    public var isBorrowed: Bool { owner != nil }
 
     /// Wraps memory owned by `owner` (for example a mapped file) without copying. The caller guarantees the
     /// memory holds `count` aligned floats and stays valid while `owner` lives.

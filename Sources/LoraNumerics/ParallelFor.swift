@@ -5,7 +5,7 @@ import Foundation
 /// (matrix-vector products for small decode batches).
 public enum ParallelFor {
     /// Worker count: the active processor count, at least 1.
-    public static let workerCount: Int = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    public static let workerCount: Int = WorkerPool.shared.parallelism
 
     /// Calls `body(range)` on disjoint contiguous ranges covering `0..<count`, in parallel when the work is
     /// large enough to pay for the hand-off. `grain` is the smallest range worth a thread.
@@ -16,15 +16,11 @@ public enum ParallelFor {
             body(0..<count)
             return
         }
-        // The ranges are disjoint and the call returns only when all are done, so handing the non-Sendable
-        // closure (it captures raw buffers) to the workers is safe.
-        withoutActuallyEscaping(body) { body in
-            let shared = UncheckedSendableBox(body)
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                let lo = count * p / parts
-                let hi = count * (p + 1) / parts
-                shared.value(lo..<hi)
-            }
+        // The ranges are disjoint and the call returns only when all are done.
+        WorkerPool.shared.run(parts: parts) { p in
+            let lo = count * p / parts
+            let hi = count * (p + 1) / parts
+            body(lo..<hi)
         }
     }
 }

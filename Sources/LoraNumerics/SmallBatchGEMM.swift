@@ -54,20 +54,21 @@ public enum SmallBatchGEMM {
                     a30 = a30.addingProduct(r3, v0); a31 = a31.addingProduct(r3, v1)
                     k += 8
                 }
-                var s = [a00.sum(), a10.sum(), a20.sum(), a30.sum(), a01.sum(), a11.sum(), a21.sum(), a31.sum()]
-                if vectorEnd < inDim {
-                    let rowsW = [w0, w1, w2, w3], rowsX = [x0, x1]
-                    for kk in vectorEnd..<inDim {
-                        for i in 0..<4 {
-                            let wv = rowsW[i].load(fromByteOffset: kk * 4, as: Float.self)
-                            for j in 0..<2 { s[j * 4 + i] += wv * rowsX[j].load(fromByteOffset: kk * 4, as: Float.self) }
-                        }
-                    }
+                var s00 = a00.sum(), s10 = a10.sum(), s20 = a20.sum(), s30 = a30.sum()
+                var s01 = a01.sum(), s11 = a11.sum(), s21 = a21.sum(), s31 = a31.sum()
+                var kk = vectorEnd
+                while kk < inDim {
+                    let o4 = kk * 4
+                    let v0 = x0.load(fromByteOffset: o4, as: Float.self), v1 = x1.load(fromByteOffset: o4, as: Float.self)
+                    let r0 = w0.load(fromByteOffset: o4, as: Float.self), r1 = w1.load(fromByteOffset: o4, as: Float.self)
+                    let r2 = w2.load(fromByteOffset: o4, as: Float.self), r3 = w3.load(fromByteOffset: o4, as: Float.self)
+                    s00 += r0 * v0; s10 += r1 * v0; s20 += r2 * v0; s30 += r3 * v0
+                    s01 += r0 * v1; s11 += r1 * v1; s21 += r2 * v1; s31 += r3 * v1
+                    kk += 1
                 }
-                for j in 0..<2 {
-                    let yr = y + (t + j) * ldy + o
-                    for i in 0..<4 { store(s[j * 4 + i], yr + i, accumulate) }
-                }
+                let y0 = y + t * ldy + o, y1 = y + (t + 1) * ldy + o
+                store(s00, y0, accumulate); store(s10, y0 + 1, accumulate); store(s20, y0 + 2, accumulate); store(s30, y0 + 3, accumulate)
+                store(s01, y1, accumulate); store(s11, y1 + 1, accumulate); store(s21, y1 + 2, accumulate); store(s31, y1 + 3, accumulate)
                 t += 2
             }
             if t < rows {
