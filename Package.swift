@@ -74,7 +74,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LoraNumericsTests", dependencies: ["LoraNumerics"]),
-        .testTarget(name: "LoraModelTests", dependencies: ["LoraModel", "LoraNumerics"]),
+        .testTarget(name: "LoraModelTests", dependencies: ["LoraModel", "LoraNumerics", "LoraTokenizer"]),
         .testTarget(name: "LoraTokenizerTests", dependencies: ["LoraTokenizer"]),
     ],
     swiftLanguageModes: [.v6]
