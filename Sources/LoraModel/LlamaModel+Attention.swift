@@ -69,6 +69,9 @@ extension LlamaModel {
         }
     }
 
+    /// Query rows per block in the gathered path.
+    static let queryBlock = 64
+
     /// Prefill-sized chunks: gather each kv head's keys and values contiguously, then two sgemm per head.
     private func attendGathered(_ chunk: SequenceChunk, firstRow: Int, layer: Int, cache: KVPagePool, scratch: ForwardScratch) {
         let c = config
@@ -93,22 +96,30 @@ extension LlamaModel {
                 position += count
             }
             for h in (g * group)..<((g + 1) * group) {
-                // scores (n, S) = scale · Q_h (n, Dh) · K (S, Dh)ᵀ
-                BLAS.sgemm(
-                    transA: false, transB: true, m: n, n: total, k: dh, alpha: scale,
-                    a: qkv + firstRow * qkvWidth + h * dh, lda: qkvWidth, b: keys, ldb: dh,
-                    beta: 0, c: scores, ldc: total)
-                for j in 0..<n {
-                    let visible = chunk.cachedLength + j + 1
-                    let rowScores = scores + j * total
-                    Softmax.inPlace(rowScores, visible)
-                    (rowScores + visible).update(repeating: 0, count: total - visible)
+                // Query rows in blocks, each attending only to the keys its last row can see (causality halves
+                // the work of a long prompt).
+                var j0 = 0
+                while j0 < n {
+                    let j1 = min(n, j0 + Self.queryBlock)
+                    let rows = j1 - j0, keyCount = chunk.cachedLength + j1
+                    // scores (rows, keyCount) = scale · Q_h (rows, Dh) · K (keyCount, Dh)ᵀ
+                    BLAS.sgemm(
+                        transA: false, transB: true, m: rows, n: keyCount, k: dh, alpha: scale,
+                        a: qkv + (firstRow + j0) * qkvWidth + h * dh, lda: qkvWidth, b: keys, ldb: dh,
+                        beta: 0, c: scores, ldc: keyCount)
+                    for j in 0..<rows {
+                        let visible = chunk.cachedLength + j0 + j + 1
+                        let rowScores = scores + j * keyCount
+                        Softmax.inPlace(rowScores, visible)
+                        (rowScores + visible).update(repeating: 0, count: keyCount - visible)
+                    }
+                    // out_h (rows, Dh) = scores (rows, keyCount) · V (keyCount, Dh)
+                    BLAS.sgemm(
+                        transA: false, transB: false, m: rows, n: dh, k: keyCount, alpha: 1,
+                        a: scores, lda: keyCount, b: values, ldb: dh,
+                        beta: 0, c: out + (firstRow + j0) * c.queryDim + h * dh, ldc: c.queryDim)
+                    j0 = j1
                 }
-                // out_h (n, Dh) = scores (n, S) · V (S, Dh)
-                BLAS.sgemm(
-                    transA: false, transB: false, m: n, n: dh, k: total, alpha: 1,
-                    a: scores, lda: total, b: values, ldb: dh,
-                    beta: 0, c: out + firstRow * c.queryDim + h * dh, ldc: c.queryDim)
             }
         }
     }

@@ -33,7 +33,7 @@ struct ForwardConsistencyTests {
         zip(a, b).flatMap { zip($0, $1).map { abs($0 - $1) } }.max() ?? .infinity
     }
 
-    @Test(arguments: [1, 5, 12])
+    @Test(arguments: [1, 5, 12, 80])
     func matchesNaiveReference(promptLength: Int) throws {
         // Lengths below and above the gather threshold exercise both attention paths.
         let model = try LlamaModel(randomWeights: Self.config, seed: 11)
@@ -53,6 +53,10 @@ struct ForwardConsistencyTests {
         let chunked = try Self.run(model, tokens, chunks: [9, 3, 8])
         #expect(Self.maxDifference(whole, incremental) < 1e-5)
         #expect(Self.maxDifference(whole, chunked) < 1e-5)
+        // Past one attention query block (64 rows), and chunks that start mid-block.
+        let long = Self.tokens(110, seed: 7)
+        let longWhole = try Self.run(model, long, chunks: [110])
+        #expect(Self.maxDifference(longWhole, try Self.run(model, long, chunks: [70, 1, 39])) < 1e-5)
     }
 
     @Test func batchedSequencesEqualSequencesAlone() throws {

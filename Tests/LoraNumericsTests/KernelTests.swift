@@ -167,6 +167,19 @@ struct KernelTests {
         }
     }
 
+    @Test func fastExpMatchesLibm() {
+        var worst: Float = 0
+        var x: Float = -87
+        while x < 88 {
+            let got = FastExp.exp(x), expected = expf(x)
+            worst = max(worst, abs(got - expected) / expected)
+            x += 0.0137
+        }
+        #expect(worst < 4e-7, "largest relative error \(worst)")
+        #expect(FastExp.exp(-Float.infinity) == 0 && FastExp.exp(-200) == 0)
+        #expect(FastExp.exp(100) == .infinity && FastExp.exp(0) == 1)
+    }
+
     @Test func halfPrecisionConversionsAreExact() {
         // Every f16 bit pattern against Swift's own Float16.
         for bits in UInt16.min...UInt16.max {
