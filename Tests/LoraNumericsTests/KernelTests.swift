@@ -114,7 +114,7 @@ struct KernelTests {
         #expect(Self.maxDifference(x, expected) < 1e-4)
     }
 
-    @Test(arguments: [1, 2, 4, 5, 16])
+    @Test(arguments: [1, 2, 3, 4, 5, 7, 16])
     func linearPathsAgreeWithPlainProduct(rows: Int) {
         let inDim = 70, outDim = 45
         let w = Matrix(rows: outDim, cols: inDim, storage: FloatBuffer(Self.random(outDim * inDim, seed: 8)))
@@ -133,6 +133,20 @@ struct KernelTests {
         var streamed = [Float](repeating: 0, count: rows * outDim)
         Linear.streaming(w, x: x, ldx: inDim, rows: rows, y: &streamed, ldy: outDim, accumulate: false)
         #expect(Self.maxDifference(streamed, expected.map { $0 - 0.5 }) < 1e-4)
+    }
+
+    @Test func smallBatchRowsDoNotDependOnTheBatch() {
+        // Each row's result must be bit-identical whatever else shares the call (batch invariance of decode).
+        let inDim = 77, outDim = 301
+        let w = Matrix(rows: outDim, cols: inDim, storage: FloatBuffer(Self.random(outDim * inDim, seed: 13)))
+        let x = Self.random(16 * inDim, seed: 14)
+        var alone = [Float](repeating: 0, count: outDim)
+        Linear.streaming(w, x: Array(x[(5 * inDim)..<(6 * inDim)]), ldx: inDim, rows: 1, y: &alone, ldy: outDim, accumulate: false)
+        for rows in [2, 3, 4, 7, 16] {
+            var y = [Float](repeating: 0, count: rows * outDim)
+            Linear.streaming(w, x: x, ldx: inDim, rows: rows, y: &y, ldy: outDim, accumulate: false)
+            if rows > 5 { #expect(Array(y[(5 * outDim)..<(6 * outDim)]) == alone, "row 5 of \(rows)") }
+        }
     }
 
     @Test(arguments: [1, 3, 16, 17, 40])
