@@ -53,9 +53,19 @@ let package = Package(
             name: "LoraTokenizer",
             dependencies: []
         ),
+        .target(
+            name: "LoraEngine",
+            dependencies: [
+                "LoraModel",
+                "LoraNumerics",
+                "LoraTokenizer",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "lorad",
             dependencies: [
+                "LoraEngine",
                 "LoraModel",
                 "LoraTokenizer",
                 "CSystemd",
@@ -66,6 +76,7 @@ let package = Package(
         .executableTarget(
             name: "lorad-bench",
             dependencies: [
+                "LoraEngine",
                 "LoraModel",
                 "LoraNumerics",
                 "LoraTokenizer",
@@ -76,6 +87,7 @@ let package = Package(
         .testTarget(name: "LoraNumericsTests", dependencies: ["LoraNumerics"]),
         .testTarget(name: "LoraModelTests", dependencies: ["LoraModel", "LoraNumerics"]),
         .testTarget(name: "LoraTokenizerTests", dependencies: ["LoraTokenizer"]),
+        .testTarget(name: "LoraEngineTests", dependencies: ["LoraEngine", "LoraModel", "LoraTokenizer"]),
     ],
     swiftLanguageModes: [.v6]
 )
