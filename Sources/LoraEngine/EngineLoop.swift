@@ -23,8 +23,6 @@ final class EngineLoop {
     private var epochViolations = 0
     /// Jobs admitted or removed from the queue since the last status publish (the busy counter).
     private var leftQueue = 0
-    /// Jobs whose finished event went out since the last publish.
-    private var ended: [JobID] = []
 
     init(engine: Engine, adapters: AdapterSet) {
         self.engine = engine
@@ -88,6 +86,7 @@ final class EngineLoop {
                 guard let op = pendingSets.removeValue(forKey: request) else { continue }
                 let timeoutMs = Int((op.request.timeoutNanos ?? waited) / 1_000_000)
                 logger.info("setLoras timed out; nothing changed", metadata: ["stillRunning": "\(stillRunning)", "epoch": "\(epoch)"])
+                publish()
                 op.completion(.failure(EngineError.drainTimeout(stillRunning: stillRunning, timeoutMilliseconds: timeoutMs)))
             case let .commit(request, drained, cancelled, waited):
                 guard let op = pendingSets.removeValue(forKey: request) else { continue }
@@ -104,6 +103,7 @@ final class EngineLoop {
                 try hook(SetLorasCommit(epoch: newEpoch, adapters: newDescriptions, adapterSet: op.set))
             } catch {
                 logger.error("setLoras commit hook failed; rolled back", metadata: ["error": "\(error)", "epoch": "\(epoch)"])
+                publish()
                 op.completion(.failure(error))
                 return
             }
@@ -115,6 +115,7 @@ final class EngineLoop {
             "epoch": "\(epoch)", "adapters": "\(descriptions.map { "\($0.name):\($0.scale)" })",
             "drained": "\(drained)", "cancelled": "\(cancelled)",
         ])
+        publish()
         op.completion(.success(SetLorasResult(
             epoch: epoch, adapters: descriptions, jobsDrained: drained, jobsCancelled: cancelled,
             waitedMilliseconds: Double(waitedNanos) / 1e6)))
@@ -202,7 +203,8 @@ final class EngineLoop {
         }
         if !job.pages.isEmpty { cache.release(job.pages) }
         barrier.jobFinished(id)
-        ended.append(id)
+        // Before the event, so a cancel after it reports an unknown job.
+        engine.control.withLock { _ = $0.live.remove(id) }
         job.prepared.sink(.finished(id, job.summary(reason, stopString: stopString, now: Self.now(), currentEpoch: epoch, currentAdapters: descriptions)))
     }
 
@@ -219,12 +221,10 @@ final class EngineLoop {
             queuedJobs: scheduler.waiting.count, runningJobs: scheduler.running.count, freeKVPages: cache.freePageCount,
             totalKVPages: cache.pageCount, epoch: epoch, adapters: descriptions, pendingSetLoras: barrier.requests.count,
             steps: steps, generatedTokens: generatedTokens, epochViolations: epochViolations)
-        let left = leftQueue, gone = ended
+        let left = leftQueue
         leftQueue = 0
-        ended.removeAll(keepingCapacity: true)
         engine.control.withLock { state in
             state.unadmitted -= left
-            for id in gone { state.live.remove(id) }
             var s = status
             // Calls not yet taken off the control queue are pending too.
             s.pendingSetLoras = state.ops.reduce(status.pendingSetLoras) { n, op in
