@@ -82,12 +82,13 @@ let package = Package(
                 "LoraTokenizer",
                 "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "LoraNumericsTests", dependencies: ["LoraNumerics"]),
         .testTarget(name: "LoraModelTests", dependencies: ["LoraModel", "LoraNumerics"]),
         .testTarget(name: "LoraTokenizerTests", dependencies: ["LoraTokenizer"]),
-        .testTarget(name: "LoraEngineTests", dependencies: ["LoraEngine", "LoraModel", "LoraTokenizer"]),
+        .testTarget(name: "LoraEngineTests", dependencies: ["LoraEngine", "LoraModel", "LoraTokenizer", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )
