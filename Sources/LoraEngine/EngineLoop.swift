@@ -124,7 +124,8 @@ final class EngineLoop {
     private func admit(_ ids: [JobID]) {
         let now = Self.now()
         for id in ids {
-            guard var job = jobs[id] else { continue }
+            // Moved out and back so the job's arrays stay uniquely referenced (no copy on write).
+            guard var job = jobs.removeValue(forKey: id) else { continue }
             leftQueue += 1
             guard let pages = cache.allocate(job.prepared.pages) else {
                 // The scheduler's page count and the pool disagree: a bug; end the job rather than crash.
@@ -165,7 +166,7 @@ final class EngineLoop {
         var row = 0
         for chunk in chunks where chunk.samples {
             defer { row += 1 }
-            guard var job = jobs[chunk.id] else { continue }
+            guard var job = jobs.removeValue(forKey: chunk.id) else { continue }
             let rowPointer = logits.row(row)
             let choices = UnsafeMutableBufferPointer(start: rowPointer, count: vocab)
             if job.prepared.logprobs {
@@ -189,8 +190,9 @@ final class EngineLoop {
         if job.firstTokenAt == nil { job.firstTokenAt = now }
         generatedTokens += 1
         let outcome = job.stopChecker.append(token)
+        let sink = job.prepared.sink
         jobs[job.id] = job
-        job.prepared.sink(.tokens(job.id, ids: [token], text: outcome.text, logprobs: logprob.map { [$0] }))
+        sink(.tokens(job.id, ids: [token], text: outcome.text, logprobs: logprob.map { [$0] }))
         if let reason = outcome.finish { finish(job.id, reason, stopString: outcome.stopString) }
     }
 

@@ -34,7 +34,7 @@ struct GenerateBenchmark: ParsableCommand {
 
     /// Timestamps the sinks and the commit hook record (engine thread).
     final class Recorder: Sendable {
-        struct Job { var submittedAt: UInt64 = 0; var firstTokenAt: UInt64?; var finishedAt: UInt64?; var tokens = 0 }
+        struct Job { var firstTokenAt: UInt64?; var finishedAt: UInt64?; var tokens = 0; var summary: JobSummary? }
         let jobs = Mutex<[JobID: Job]>([:])
         let commitAt = Mutex<UInt64>(0)
         let finished = DispatchSemaphore(value: 0)
@@ -47,8 +47,9 @@ struct GenerateBenchmark: ParsableCommand {
                 case let .tokens(id, ids, _, _):
                     if all[id]?.firstTokenAt == nil { all[id, default: Job()].firstTokenAt = now }
                     all[id, default: Job()].tokens += ids.count
-                case let .finished(id, _):
+                case let .finished(id, summary):
                     all[id, default: Job()].finishedAt = now
+                    all[id, default: Job()].summary = summary
                 }
             }
             if case .finished = event { finished.signal() }
@@ -70,7 +71,6 @@ struct GenerateBenchmark: ParsableCommand {
         let entries = pool.map { AdapterSet.Entry(adapter: $0, scale: 1) }
         let engineConfig = EngineConfiguration(
             maxBatchSize: maxJobs, kvCacheTokens: maxJobs * (prompt + tokens) + 256, maxChunkTokens: 256, maxQueuedJobs: 4 * maxJobs)
-        let recorder = Recorder()
         var logger = Logger(label: "bench", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .warning
 
@@ -80,6 +80,8 @@ struct GenerateBenchmark: ParsableCommand {
             ("2 adapters unmerged", try AdapterSet(entries, model: model, mode: .unmerged)),
         ]
         for (label, set) in variants {
+            // Job ids start at 1 in every engine: one recorder each.
+            let recorder = Recorder()
             let engine = try Engine(model: model, tokenizer: nil, configuration: engineConfig, adapters: set, logger: logger,
                                     commitHook: { _ in recorder.commitAt.withLock { $0 = Clock.now() } })
             defer { engine.shutdown() }
@@ -92,10 +94,12 @@ struct GenerateBenchmark: ParsableCommand {
         }
 
         // setLoras on an idle engine: the barrier and commit only (the set is built before the call).
+        let recorder = Recorder()
         let engine = try Engine(model: model, tokenizer: nil, configuration: engineConfig, logger: logger,
                                 commitHook: { _ in recorder.commitAt.withLock { $0 = Clock.now() } })
         defer { engine.shutdown() }
         let sets = [variants[1].1, AdapterSet.none]
+        _ = try runJobs(engine, recorder, count: 1, promptLength: 16, newTokens: 4, vocab: config.vocabSize, seed: 98)  // engine up, KV pool allocated
         var idle: [Double] = []
         for i in 0..<20 {
             let t = Clock.now()
@@ -135,11 +139,9 @@ struct GenerateBenchmark: ParsableCommand {
         var ids: [JobID] = []
         for j in 0..<count {
             let promptTokens = (0..<promptLength).map { Int32((UInt64($0 * 7919 + j * 104_729) &+ seed &* 31) % UInt64(vocab)) }
-            let now = Clock.now()
             let id = try engine.submit(
                 GenerationRequest(prompt: .tokens(promptTokens), sampling: .greedy, stop: StopConditions(maxNewTokens: newTokens, ignoreEos: true)),
                 sink: { recorder.sink($0) })
-            recorder.jobs.withLock { $0[id, default: Recorder.Job()].submittedAt = now }
             ids.append(id)
         }
         return ids
@@ -152,7 +154,8 @@ struct GenerateBenchmark: ParsableCommand {
         let seconds = Clock.seconds(since: start)
         return recorder.jobs.withLock { all in
             let jobs = ids.compactMap { all[$0] }
-            let ttft = jobs.map { Double(($0.firstTokenAt ?? $0.submittedAt) - $0.submittedAt) / 1e9 }
+            // Submission to first token, as the engine timed it.
+            let ttft = jobs.map { ($0.summary?.queueSeconds ?? 0) + ($0.summary?.prefillSeconds ?? 0) }
             let lastFirst = jobs.compactMap(\.firstTokenAt).max() ?? start
             let end = jobs.compactMap(\.finishedAt).max() ?? start
             return RunResult(
