@@ -136,6 +136,7 @@ final class EngineLoop {
             }
             job.pages = pages
             job.admittedAt = now
+            logger.debug("job started", metadata: ["job": "\(id)", "epoch": "\(epoch)", "promptTokens": "\(job.prepared.prompt.count)"])
             job.epoch = epoch
             job.adapters = descriptions
             jobs[id] = job
@@ -144,7 +145,10 @@ final class EngineLoop {
     }
 
     /// One forward pass over `chunks`, then sampling, events and retirement.
-    private func step(_ chunks: [Scheduler.Chunk]) {
+    private func step(_ planned: [Scheduler.Chunk]) {
+        // A job ended at admission (it cannot have pages) has no part in the batch; keep rows aligned.
+        let chunks = planned.filter { jobs[$0.id] != nil }
+        guard !chunks.isEmpty else { return }
         var batch: [SequenceChunk] = []
         batch.reserveCapacity(chunks.count)
         for chunk in chunks {
@@ -207,6 +211,7 @@ final class EngineLoop {
         barrier.jobFinished(id)
         // Before the event, so a cancel after it reports an unknown job.
         engine.control.withLock { _ = $0.live.remove(id) }
+        logger.debug("job finished", metadata: ["job": "\(id)", "reason": "\(reason.rawValue)", "completionTokens": "\(job.generated.count)"])
         job.prepared.sink(.finished(id, job.summary(reason, stopString: stopString, now: Self.now(), currentEpoch: epoch, currentAdapters: descriptions)))
     }
 
