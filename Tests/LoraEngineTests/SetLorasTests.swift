@@ -145,3 +145,35 @@ struct SetLorasTests {
         #expect(engine.status().epoch == 2)
     }
 }
+
+extension SetLorasTests {
+    @Test func concurrentCallsAreServedInArrivalOrder() throws {
+        let stories = try Stories.load()
+        let engine = try stories.engine()
+        defer { engine.shutdown() }
+        let log = EventLog()
+        let a = try Self.startSlow(engine, log, tokens: 30)
+        let results = Mutex<[Result<SetLorasResult, any Error>]>([])
+        let done = DispatchSemaphore(value: 0)
+        let record: @Sendable (Result<SetLorasResult, any Error>) -> Void = { r in
+            results.withLock { $0.append(r) }
+            done.signal()
+        }
+        engine.setLoras(prebuilt: try engine.buildSet(stories.entries([("dragon", 1)])), timeout: nil, onTimeout: .abort, completion: record)
+        let between = try engine.submit(Self.quickJob, sink: log.sink)  // after the first call, before the second
+        engine.setLoras(prebuilt: try engine.buildSet(stories.entries([("snow", 1)])), timeout: nil, onTimeout: .abort, completion: record)
+        let after = try engine.submit(Self.quickJob, sink: log.sink)
+        #expect(done.wait(timeout: .now() + 20) == .success)
+        #expect(done.wait(timeout: .now() + 20) == .success)
+        #expect(log.waitFinished(3))
+        let outcomes = try results.withLock { $0 }.map { try $0.get() }
+        #expect(outcomes.map(\.epoch) == [1, 2])
+        #expect(outcomes.map { $0.adapters.map(\.name) } == [["dragon"], ["snow"]])
+        #expect(outcomes.last?.jobsDrained == 1, "the second call waits for the job submitted between the calls")
+        #expect(log[a]?.summary?.epoch == 0)
+        #expect(log[between]?.summary?.epoch == 1)
+        #expect(log[between]?.summary?.adapters.map(\.name) == ["dragon"])
+        #expect(log[after]?.summary?.epoch == 2)
+        #expect(log[after]?.tokens == (try runAlone(stories, Self.quickJob, adapters: [("snow", 1)])).tokens)
+    }
+}
