@@ -53,9 +53,19 @@ let package = Package(
             name: "LoraTokenizer",
             dependencies: []
         ),
+        .target(
+            name: "LoraEngine",
+            dependencies: [
+                "LoraModel",
+                "LoraNumerics",
+                "LoraTokenizer",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "lorad",
             dependencies: [
+                "LoraEngine",
                 "LoraModel",
                 "LoraTokenizer",
                 "CSystemd",
@@ -66,16 +76,19 @@ let package = Package(
         .executableTarget(
             name: "lorad-bench",
             dependencies: [
+                "LoraEngine",
                 "LoraModel",
                 "LoraNumerics",
                 "LoraTokenizer",
                 "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "LoraNumericsTests", dependencies: ["LoraNumerics"]),
         .testTarget(name: "LoraModelTests", dependencies: ["LoraModel", "LoraNumerics", "LoraTokenizer"]),
         .testTarget(name: "LoraTokenizerTests", dependencies: ["LoraTokenizer"]),
+        .testTarget(name: "LoraEngineTests", dependencies: ["LoraEngine", "LoraModel", "LoraTokenizer", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,6 +7,6 @@ struct LoradCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lorad",
         abstract: "Serve a Llama-family model with switchable LoRA adapters on the CPU.",
-        subcommands: [EvalCommand.self, TokenizeCommand.self]
+        subcommands: [EvalCommand.self, TokenizeCommand.self, GenerateCommand.self]
     )
 }

@@ -1,0 +1,52 @@
+/// Every error the engine reports, with a message that says what to do about it.
+public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The waiting queue is full.
+    case busy(queued: Int, limit: Int)
+    /// The prompt plus the tokens it may generate can never fit in the KV cache.
+    case promptTooLong(promptTokens: Int, maxNewTokens: Int, neededPositions: Int, cachePositions: Int)
+    /// The prompt leaves no room to generate within the model's context.
+    case contextExceeded(promptTokens: Int, maxPositions: Int)
+    /// A request field is out of range.
+    case invalidRequest(String)
+    /// A configuration limit is out of range.
+    case invalidConfiguration(String)
+    /// A text prompt or stop strings were given to an engine without a tokenizer.
+    case noTokenizer
+    /// setLoras could not drain the earlier jobs within its timeout; nothing changed.
+    case drainTimeout(stillRunning: Int, timeoutMilliseconds: Int)
+    /// The adapter set could not be built; nothing changed.
+    case invalidAdapterSet(String)
+    /// The commit hook failed; the commit was rolled back and the old set stays active.
+    case commitFailed(String)
+    /// The engine has shut down.
+    case shutDown
+    /// The forward pass failed; the jobs in the step were ended.
+    case forwardFailed(String)
+
+    public var description: String {
+        switch self {
+        case let .busy(queued, limit):
+            return "the engine is busy: \(queued) jobs are already waiting (maxQueuedJobs \(limit)); retry later or raise maxQueuedJobs"
+        case let .promptTooLong(prompt, maxNew, needed, cache):
+            return "the prompt (\(prompt) tokens) plus up to \(maxNew) new tokens needs \(needed) KV positions, but the cache holds \(cache) (kvCacheTokens); shorten the prompt, lower maxTokens or raise kvCacheTokens"
+        case let .contextExceeded(prompt, maxPositions):
+            return "the prompt has \(prompt) tokens but the model's context is \(maxPositions) positions, leaving no room to generate; shorten the prompt"
+        case let .invalidRequest(message):
+            return "invalid request: \(message)"
+        case let .invalidConfiguration(message):
+            return "invalid engine configuration: \(message)"
+        case .noTokenizer:
+            return "this engine has no tokenizer: give the prompt as token ids and use stop token ids instead of stop strings"
+        case let .drainTimeout(running, timeout):
+            return "DrainTimeout: \(running) earlier job(s) were still running after \(timeout) ms; nothing changed. Retry with a longer timeout, or onTimeout \"cancel\" to cancel them"
+        case let .invalidAdapterSet(message):
+            return "the adapter set cannot be built, nothing changed: \(message)"
+        case let .commitFailed(message):
+            return "persisting the new adapter set failed, so the commit was rolled back and the old set stays active: \(message)"
+        case .shutDown:
+            return "the engine has shut down; start a new one"
+        case let .forwardFailed(message):
+            return "the forward pass failed: \(message)"
+        }
+    }
+}

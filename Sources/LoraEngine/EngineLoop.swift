@@ -1,0 +1,252 @@
+import Dispatch
+import Logging
+import LoraModel
+import LoraNumerics
+
+/// The engine thread's state and its step: apply control operations → run the setLoras barrier → admit →
+/// one forward pass over the ragged batch → sample → emit events → retire. Confined to the engine thread.
+final class EngineLoop {
+    private let engine: Engine
+    private let model: LlamaModel
+    private let logger: Logger
+    private let cache: KVPagePool
+    private let scratch = ForwardScratch()
+    private var scheduler: Scheduler
+    private var barrier = DrainBarrier()
+    private var jobs: [JobID: Job] = [:]
+    private var pendingSets: [UInt64: Engine.SetLorasOperation] = [:]
+    private var adapters: AdapterSet
+    private var descriptions: [AdapterDescription]
+    private var epoch: UInt64 = 0
+    private var steps = 0
+    private var generatedTokens = 0
+    private var epochViolations = 0
+    /// Jobs admitted or removed from the queue since the last status publish (the busy counter).
+    private var leftQueue = 0
+
+    init(engine: Engine, adapters: AdapterSet) {
+        self.engine = engine
+        model = engine.model
+        logger = engine.logger
+        let c = engine.configuration
+        cache = KVPagePool(config: model.config, pageSize: c.pageSize, pageCount: c.pageCount)
+        scheduler = Scheduler(maxBatchSize: c.maxBatchSize, maxChunkTokens: c.maxChunkTokens, totalPages: c.pageCount)
+        self.adapters = adapters
+        descriptions = adapters.descriptions
+    }
+
+    private static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    func run() {
+        while true {
+            for op in engine.takeOperations() {
+                if case .shutdown = op {
+                    stop()
+                    publish()
+                    return
+                }
+                apply(op)
+            }
+            runBarrier()
+            let plan = scheduler.plan(holdFrom: barrier.holdFrom)
+            admit(plan.admitted)
+            if plan.chunks.isEmpty {
+                publish()
+                wait()
+                continue
+            }
+            step(plan.chunks)
+            publish()
+        }
+    }
+
+    private func apply(_ op: Engine.ControlOp) {
+        switch op {
+        case .submit(let prepared):
+            jobs[prepared.id] = Job(prepared, eosTokenIds: engine.eosTokenIds, tokenizer: engine.tokenizer)
+            scheduler.enqueue(id: prepared.id, promptLength: prepared.prompt.count, pages: prepared.pages)
+            barrier.jobSubmitted(prepared.id)
+        case .cancel(let id):
+            finish(id, .cancelled)
+        case .setLoras(let operation):
+            pendingSets[operation.request.id] = operation
+            barrier.enqueue(operation.request)
+        case .shutdown:
+            break
+        }
+    }
+
+    /// Performs the barrier's actions until it has none.
+    private func runBarrier() {
+        while let action = barrier.poll(now: Self.now()) {
+            switch action {
+            case let .cancel(_, ids):
+                for id in ids { finish(id, .cancelled) }
+            case let .fail(request, stillRunning, waited):
+                guard let op = pendingSets.removeValue(forKey: request) else { continue }
+                let timeoutMs = Int((op.request.timeoutNanos ?? waited) / 1_000_000)
+                logger.info("setLoras timed out; nothing changed", metadata: ["stillRunning": "\(stillRunning)", "epoch": "\(epoch)"])
+                publish()
+                op.completion(.failure(EngineError.drainTimeout(stillRunning: stillRunning, timeoutMilliseconds: timeoutMs)))
+            case let .commit(request, drained, cancelled, waited):
+                guard let op = pendingSets.removeValue(forKey: request) else { continue }
+                commit(op, drained: drained, cancelled: cancelled, waitedNanos: waited)
+            }
+        }
+    }
+
+    private func commit(_ op: Engine.SetLorasOperation, drained: Int, cancelled: Int, waitedNanos: UInt64) {
+        let newEpoch = epoch + 1
+        let newDescriptions = op.set.descriptions
+        if let hook = engine.commitHook {
+            do {
+                try hook(SetLorasCommit(epoch: newEpoch, adapters: newDescriptions, adapterSet: op.set))
+            } catch {
+                logger.error("setLoras commit hook failed; rolled back", metadata: ["error": "\(error)", "epoch": "\(epoch)"])
+                publish()
+                op.completion(.failure(error))
+                return
+            }
+        }
+        adapters = op.set
+        descriptions = newDescriptions
+        epoch = newEpoch
+        logger.info("setLoras committed", metadata: [
+            "epoch": "\(epoch)", "adapters": "\(descriptions.map { "\($0.name):\($0.scale)" })",
+            "drained": "\(drained)", "cancelled": "\(cancelled)",
+        ])
+        publish()
+        op.completion(.success(SetLorasResult(
+            epoch: epoch, adapters: descriptions, jobsDrained: drained, jobsCancelled: cancelled,
+            waitedMilliseconds: Double(waitedNanos) / 1e6)))
+    }
+
+    private func admit(_ ids: [JobID]) {
+        let now = Self.now()
+        for id in ids {
+            // Moved out and back so the job's arrays stay uniquely referenced (no copy on write).
+            guard var job = jobs.removeValue(forKey: id) else { continue }
+            leftQueue += 1
+            guard let pages = cache.allocate(job.prepared.pages) else {
+                // The scheduler's page count and the pool disagree: a bug; end the job rather than crash.
+                logger.error("KV pool out of pages at admission", metadata: ["job": "\(id)"])
+                jobs[id] = job
+                finish(id, .cancelled)
+                continue
+            }
+            job.pages = pages
+            job.admittedAt = now
+            logger.debug("job started", metadata: ["job": "\(id)", "epoch": "\(epoch)", "promptTokens": "\(job.prepared.prompt.count)"])
+            job.epoch = epoch
+            job.adapters = descriptions
+            jobs[id] = job
+            job.prepared.sink(.started(id, epoch: epoch))
+        }
+    }
+
+    /// One forward pass over `chunks`, then sampling, events and retirement.
+    private func step(_ planned: [Scheduler.Chunk]) {
+        // A job ended at admission (it cannot have pages) has no part in the batch; keep rows aligned.
+        let chunks = planned.filter { jobs[$0.id] != nil }
+        guard !chunks.isEmpty else { return }
+        var batch: [SequenceChunk] = []
+        batch.reserveCapacity(chunks.count)
+        for chunk in chunks {
+            guard let job = jobs[chunk.id] else { continue }
+            if job.epoch != epoch { epochViolations += 1 }
+            batch.append(SequenceChunk(tokens: job.tokens(chunk), pages: job.pages, cachedLength: chunk.start, logits: chunk.samples ? .last : .none))
+        }
+        let logits: Matrix
+        do {
+            logits = try model.forward(batch, cache: cache, scratch: scratch, adapters: adapters.isEmpty ? nil : adapters)
+        } catch {
+            logger.error("forward pass failed; ending the step's jobs", metadata: ["error": "\(error)"])
+            for chunk in chunks { finish(chunk.id, .cancelled) }
+            return
+        }
+        steps += 1
+        let vocab = model.config.vocabSize
+        let now = Self.now()
+        var row = 0
+        for chunk in chunks where chunk.samples {
+            defer { row += 1 }
+            guard var job = jobs.removeValue(forKey: chunk.id) else { continue }
+            let rowPointer = logits.row(row)
+            let choices = UnsafeMutableBufferPointer(start: rowPointer, count: vocab)
+            if job.prepared.logprobs {
+                // log-softmax of the chosen token over the model's logits, before penalties change them.
+                let raw = Array(choices)
+                let token = job.sampler.choose(choices)
+                let logprob = raw.withUnsafeBufferPointer { buffer in
+                    buffer.baseAddress.map { Softmax.logProbability(of: Int(token), in: $0, vocab) } ?? 0
+                }
+                emit(&job, token: token, logprob: logprob, now: now)
+            } else {
+                emit(&job, token: job.sampler.choose(choices), logprob: nil, now: now)
+            }
+        }
+    }
+
+    /// Records a sampled token, emits its delta, and retires the job when it stops.
+    private func emit(_ job: inout Job, token: Int32, logprob: Float?, now: UInt64) {
+        job.sampler.accept(token)
+        job.generated.append(token)
+        if job.firstTokenAt == nil { job.firstTokenAt = now }
+        generatedTokens += 1
+        let outcome = job.stopChecker.append(token)
+        let sink = job.prepared.sink
+        jobs[job.id] = job
+        sink(.tokens(job.id, ids: [token], text: outcome.text, logprobs: logprob.map { [$0] }))
+        if let reason = outcome.finish { finish(job.id, reason, stopString: outcome.stopString) }
+    }
+
+    /// Ends a job: frees its pages, tells the barrier, emits its finished event. Unknown ids are ignored.
+    private func finish(_ id: JobID, _ reason: FinishReason, stopString: String? = nil) {
+        guard let job = jobs.removeValue(forKey: id) else { return }
+        switch scheduler.remove(id) {
+        case .queued: leftQueue += 1
+        case .running, .unknown: break
+        }
+        if !job.pages.isEmpty { cache.release(job.pages) }
+        barrier.jobFinished(id)
+        // Before the event, so a cancel after it reports an unknown job.
+        engine.control.withLock { _ = $0.live.remove(id) }
+        logger.debug("job finished", metadata: ["job": "\(id)", "reason": "\(reason.rawValue)", "completionTokens": "\(job.generated.count)"])
+        job.prepared.sink(.finished(id, job.summary(reason, stopString: stopString, now: Self.now(), currentEpoch: epoch, currentAdapters: descriptions)))
+    }
+
+    /// Shutdown: cancel every job, fail every pending setLoras.
+    private func stop() {
+        for id in jobs.keys.sorted() { finish(id, .cancelled) }
+        for request in barrier.removeAll() {
+            pendingSets.removeValue(forKey: request)?.completion(.failure(EngineError.shutDown))
+        }
+    }
+
+    private func publish() {
+        let status = EngineStatus(
+            queuedJobs: scheduler.waiting.count, runningJobs: scheduler.running.count, freeKVPages: cache.freePageCount,
+            totalKVPages: cache.pageCount, epoch: epoch, adapters: descriptions, pendingSetLoras: barrier.requests.count,
+            steps: steps, generatedTokens: generatedTokens, epochViolations: epochViolations)
+        let left = leftQueue
+        leftQueue = 0
+        engine.control.withLock { state in
+            state.unadmitted -= left
+            var s = status
+            // Calls not yet taken off the control queue are pending too.
+            s.pendingSetLoras = state.ops.reduce(status.pendingSetLoras) { n, op in
+                if case .setLoras = op { return n + 1 } else { return n }
+            }
+            state.status = s
+        }
+    }
+
+    /// Sleeps until a control operation arrives or the barrier's deadline passes.
+    private func wait() {
+        if let deadline = barrier.deadline {
+            _ = engine.wake.wait(timeout: DispatchTime(uptimeNanoseconds: max(deadline, Self.now())))
+        } else {
+            engine.wake.wait()
+        }
+    }
+}
