@@ -72,55 +72,74 @@ extension LlamaModel {
     /// Query rows per block in the gathered path.
     static let queryBlock = 64
 
-    /// Prefill-sized chunks: gather each kv head's keys and values contiguously, then two sgemm per head.
+    /// Prefill-sized chunks: gather every kv head's keys and values contiguously, then, in parallel across query
+    /// heads, two single-threaded sgemm per block of query rows.
     private func attendGathered(_ chunk: SequenceChunk, firstRow: Int, layer: Int, cache: KVPagePool, scratch: ForwardScratch) {
         let c = config
         let dh = c.headDim, p = cache.pageSize
-        let qkvWidth = c.queryDim + 2 * c.kvDim
-        let group = c.headCount / c.kvHeadCount
         let n = chunk.tokens.count
         let total = chunk.cachedLength + n
-        let scale = 1 / Float(dh).squareRoot()
-        scratch.ensureGather(positions: total, headDim: dh)
-        scratch.ensureScores(n * total)
-        let keys = scratch.gatheredKeys.pointer, values = scratch.gatheredValues.pointer, scores = scratch.scores.pointer
-        let qkv = scratch.qkv.pointer, out = scratch.attention.pointer
+        // keys, values: (Hkv, S, Dh)
+        scratch.ensureGather(positions: c.kvHeadCount * total, headDim: dh)
+        let keys = scratch.gatheredKeys.pointer, values = scratch.gatheredValues.pointer
         for g in 0..<c.kvHeadCount {
+            let headKeys = keys + g * total * dh, headValues = values + g * total * dh
             var position = 0
             while position < total {
-                let pageIndex = position / p
                 let count = min(p, total - position)
-                let k = cache.keys(page: chunk.pages[pageIndex], layer: layer, kvHead: g)
-                (keys + position * dh).update(from: k, count: count * dh)
-                (values + position * dh).update(from: k + cache.valueOffset, count: count * dh)
+                let k = cache.keys(page: chunk.pages[position / p], layer: layer, kvHead: g)
+                (headKeys + position * dh).update(from: k, count: count * dh)
+                (headValues + position * dh).update(from: k + cache.valueOffset, count: count * dh)
                 position += count
             }
-            for h in (g * group)..<((g + 1) * group) {
-                // Query rows in blocks, each attending only to the keys its last row can see (causality halves
-                // the work of a long prompt).
-                var j0 = 0
-                while j0 < n {
-                    let j1 = min(n, j0 + Self.queryBlock)
-                    let rows = j1 - j0, keyCount = chunk.cachedLength + j1
-                    // scores (rows, keyCount) = scale · Q_h (rows, Dh) · K (keyCount, Dh)ᵀ
-                    BLAS.sgemm(
-                        transA: false, transB: true, m: rows, n: keyCount, k: dh, alpha: scale,
-                        a: qkv + (firstRow + j0) * qkvWidth + h * dh, lda: qkvWidth, b: keys, ldb: dh,
-                        beta: 0, c: scores, ldc: keyCount)
-                    for j in 0..<rows {
-                        let visible = chunk.cachedLength + j0 + j + 1
-                        let rowScores = scores + j * keyCount
-                        Softmax.inPlace(rowScores, visible)
-                        (rowScores + visible).update(repeating: 0, count: keyCount - visible)
-                    }
-                    // out_h (rows, Dh) = scores (rows, keyCount) · V (keyCount, Dh)
-                    BLAS.sgemm(
-                        transA: false, transB: false, m: rows, n: dh, k: keyCount, alpha: 1,
-                        a: scores, lda: keyCount, b: values, ldb: dh,
-                        beta: 0, c: out + (firstRow + j0) * c.queryDim + h * dh, ldc: c.queryDim)
-                    j0 = j1
-                }
+        }
+        // One score block per part: (queryBlock, S).
+        let blockFloats = Self.queryBlock * total
+        scratch.ensureScores(ParallelFor.workerCount * blockFloats)
+        let shared = UncheckedSendableBox((keys, values, scratch.scores.pointer, scratch.qkv.pointer, scratch.attention.pointer))
+        ParallelFor.parts(count: c.headCount, grain: 1) { part, heads in
+            let (keys, values, scoreBase, qkv, out) = shared.value
+            for h in heads {
+                attendHead(h, chunk: chunk, firstRow: firstRow, keys: keys, values: values, scores: scoreBase + part * blockFloats, qkv: qkv, out: out)
             }
+        }
+    }
+
+    /// One query head over gathered keys/values, in blocks of query rows that attend only to the keys their last
+    /// row can see (causality halves the work of a long prompt).
+    private func attendHead(
+        _ h: Int, chunk: SequenceChunk, firstRow: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+        scores: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
+    ) {
+        let c = config
+        let dh = c.headDim
+        let qkvWidth = c.queryDim + 2 * c.kvDim
+        let n = chunk.tokens.count
+        let total = chunk.cachedLength + n
+        let g = h / (c.headCount / c.kvHeadCount)
+        let headKeys = keys + g * total * dh, headValues = values + g * total * dh
+        let scale = 1 / Float(dh).squareRoot()
+        var j0 = 0
+        while j0 < n {
+            let j1 = min(n, j0 + Self.queryBlock)
+            let rows = j1 - j0, keyCount = chunk.cachedLength + j1
+            // scores (rows, keyCount) = scale · Q_h (rows, Dh) · K (keyCount, Dh)ᵀ
+            BLAS.sgemm(
+                transA: false, transB: true, m: rows, n: keyCount, k: dh, alpha: scale,
+                a: qkv + (firstRow + j0) * qkvWidth + h * dh, lda: qkvWidth, b: headKeys, ldb: dh,
+                beta: 0, c: scores, ldc: keyCount)
+            for j in 0..<rows {
+                let visible = chunk.cachedLength + j0 + j + 1
+                let rowScores = scores + j * keyCount
+                Softmax.inPlace(rowScores, visible)
+                (rowScores + visible).update(repeating: 0, count: keyCount - visible)
+            }
+            // out_h (rows, Dh) = scores (rows, keyCount) · V (keyCount, Dh)
+            BLAS.sgemm(
+                transA: false, transB: false, m: rows, n: dh, k: keyCount, alpha: 1,
+                a: scores, lda: keyCount, b: headValues, ldb: dh,
+                beta: 0, c: out + (firstRow + j0) * c.queryDim + h * dh, ldc: c.queryDim)
+            j0 = j1
         }
     }
 }

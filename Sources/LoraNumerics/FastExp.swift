@@ -9,8 +9,11 @@ public enum FastExp {
         let tooSmall = x .< lower
         let tooLarge = x .> upper
         let xc = x.clamped(lowerBound: lower, upperBound: upper)
-        // x = n·ln2 + r with |r| ≤ ln2/2, ln2 split in two for accuracy.
-        let n = (xc * 1.442_695_04).rounded(.toNearestOrEven)
+        // x = n·ln2 + r with |r| ≤ ln2/2, ln2 split in two for accuracy. Adding 1.5·2²³ rounds x·log2(e) to
+        // the nearest integer and leaves that integer in the low mantissa bits (no per-lane conversions).
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let shifted = xc * 1.442_695_04 + magic
+        let n = shifted - magic
         var r = xc - n * 0.693_359_375
         r = r + n * 2.121_944_4e-4
         let r2 = r * r
@@ -22,7 +25,8 @@ public enum FastExp {
         p = p * r + 5.000_000_1e-1
         p = p * r2 + r + 1
         // 2^n from the exponent bits; n is in [-126, 128] after clamping.
-        let bits = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
+        let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let bits = (integer &+ 127) &<< 23
         var result = p * unsafeBitCast(bits, to: SIMD8<Float>.self)
         result.replace(with: 0, where: tooSmall)
         result.replace(with: Float.infinity, where: tooLarge)

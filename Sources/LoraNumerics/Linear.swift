@@ -16,8 +16,8 @@ public enum Linear {
         if rows <= smallBatchLimit {
             streaming(weight, x: x, ldx: ldx, rows: rows, y: y, ldy: ldy, accumulate: accumulate)
         } else {
-            BLAS.sgemm(
-                transA: false, transB: true, m: rows, n: weight.rows, k: weight.cols, alpha: 1,
+            BLAS.sgemmParallel(
+                transB: true, m: rows, n: weight.rows, k: weight.cols, alpha: 1,
                 a: x, lda: ldx, b: weight.pointer, ldb: weight.cols,
                 beta: accumulate ? 1 : 0, c: y, ldc: ldy)
         }

@@ -11,7 +11,7 @@ public enum LowRankUpdate {
         guard rows > 0 else { return }
         let rank = bt.rows, out = bt.cols
         if rows > Linear.smallBatchLimit {
-            BLAS.sgemm(transA: false, transB: false, m: rows, n: out, k: rank, alpha: 1,
+            BLAS.sgemmParallel(transB: false, m: rows, n: out, k: rank, alpha: 1,
                        a: t, lda: ldt, b: bt.pointer, ldb: out, beta: 1, c: y, ldc: ldy)
             return
         }

@@ -25,6 +25,21 @@ public enum ParallelFor {
     }
 }
 
+extension ParallelFor {
+    /// Like `ranges`, but also passes the part index (0 for the caller), for bodies that need per-part scratch.
+    @inlinable
+    public static func parts(count: Int, grain: Int, _ body: (_ part: Int, _ range: Range<Int>) -> Void) {
+        let parts = min(workerCount, max(1, count / max(grain, 1)))
+        if parts <= 1 {
+            body(0, 0..<count)
+            return
+        }
+        WorkerPool.shared.run(parts: parts) { p in
+            body(p, (count * p / parts)..<(count * (p + 1) / parts))
+        }
+    }
+}
+
 /// Carries a value across a concurrency boundary the compiler cannot verify (see `ParallelFor.ranges`).
 public struct UncheckedSendableBox<Value>: @unchecked Sendable {
     /// The carried value.
