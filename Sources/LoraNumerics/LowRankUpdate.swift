@@ -18,7 +18,7 @@ public enum LowRankUpdate {
         let b = UncheckedSendableBox(UnsafePointer(bt.pointer))
         let tb = UncheckedSendableBox(t), yb = UncheckedSendableBox(y)
         // Split the output columns when the work is worth a second core.
-        let grain = max(64, 65_536 / max(rank * rows, 1))
+        let grain = max(64, 16_384 / max(rank * rows, 1))
         ParallelFor.ranges(count: out, grain: grain) { columns in
             let width = columns.count
             for row in 0..<rows {

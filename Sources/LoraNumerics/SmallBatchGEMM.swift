@@ -17,8 +17,8 @@ public enum SmallBatchGEMM {
         let inDim = weight.cols
         let w = UncheckedSendableBox(UnsafePointer(weight.pointer))
         let xb = UncheckedSendableBox(x), yb = UncheckedSendableBox(y)
-        // At least ~128 KiB of weights per band so the hand-off to a worker pays for itself.
-        let grain = max(12, 32_768 / max(inDim, 1))
+        // At least ~32 KiB of weights per band: the WorkerPool hand-off costs about a microsecond.
+        let grain = max(8, 8_192 / max(inDim, 1))
         ParallelFor.ranges(count: weight.rows, grain: grain) { band in
             let kernel = Kernel(w: w.value, inDim: inDim, x: xb.value, ldx: ldx, y: yb.value, ldy: ldy, accumulate: accumulate)
             kernel.blocked(band: band, rows: rows)
