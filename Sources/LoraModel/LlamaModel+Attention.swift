@@ -23,48 +23,49 @@ extension LlamaModel {
             total += batch[s].tokens.count * (batch[s].cachedLength + batch[s].tokens.count) * config.headCount
         }
         scratch.ensureScores(total)
-        let scores = scratch.scores.pointer
-        let work = direct.reduce(0) { $0 + batch[$1].cachedLength + batch[$1].tokens.count }
-        let grain = max(1, direct.count * 512 / max(work, 1))
-        ParallelFor.ranges(count: direct.count, grain: grain) { range in
-            for i in range {
+        let scores = UncheckedSendableBox(scratch.scores.pointer)
+        // Work items are (sequence, head) pairs, so even one sequence's decode uses every core.
+        let heads = config.headCount
+        let items = direct.count * heads
+        let work = direct.reduce(0) { $0 + batch[$1].cachedLength + batch[$1].tokens.count } * heads
+        let grain = max(1, items * 256 / max(work, 1))
+        ParallelFor.ranges(count: items, grain: grain) { range in
+            for item in range {
+                let i = item / heads, h = item % heads
                 let s = direct[i]
-                attendDirect(batch[s], firstRow: rowStart[s], layer: layer, cache: cache, scratch: scratch, scores: scores + scoreOffset[i])
+                attendDirect(batch[s], head: h, firstRow: rowStart[s], layer: layer, cache: cache, scratch: scratch, scores: scores.value + scoreOffset[i])
             }
         }
     }
 
-    /// Decode-sized chunks: dot products straight from the pages.
+    /// Decode-sized chunks, one query head: dot products straight from the pages. Score rows are laid out
+    /// (token, head, S) from `scores`, so heads can run in parallel.
     private func attendDirect(
-        _ chunk: SequenceChunk, firstRow: Int, layer: Int, cache: KVPagePool, scratch: ForwardScratch,
+        _ chunk: SequenceChunk, head h: Int, firstRow: Int, layer: Int, cache: KVPagePool, scratch: ForwardScratch,
         scores: UnsafeMutablePointer<Float>
     ) {
         let c = config
         let dh = c.headDim, p = cache.pageSize
         let qkvWidth = c.queryDim + 2 * c.kvDim
-        let group = c.headCount / c.kvHeadCount
+        let g = h / (c.headCount / c.kvHeadCount)
         let scale = 1 / Float(dh).squareRoot()
         let qkv = scratch.qkv.pointer, out = scratch.attention.pointer
         let total = chunk.cachedLength + chunk.tokens.count
-        var rowScores = scores
         for j in 0..<chunk.tokens.count {
             let visible = chunk.cachedLength + j + 1
             let r = firstRow + j
-            for h in 0..<c.headCount {
-                let g = h / group
-                let q = qkv + r * qkvWidth + h * dh
-                for position in 0..<visible {
-                    let k = cache.keys(page: chunk.pages[position / p], layer: layer, kvHead: g) + (position % p) * dh
-                    rowScores[position] = VectorOps.dot(q, k, dh) * scale
-                }
-                Softmax.inPlace(rowScores, visible)
-                let o = out + r * c.queryDim + h * dh
-                o.update(repeating: 0, count: dh)
-                for position in 0..<visible {
-                    let v = cache.keys(page: chunk.pages[position / p], layer: layer, kvHead: g) + cache.valueOffset + (position % p) * dh
-                    VectorOps.axpy(rowScores[position], v, o, dh)
-                }
-                rowScores += total
+            let rowScores = scores + (j * c.headCount + h) * total
+            let q = qkv + r * qkvWidth + h * dh
+            for position in 0..<visible {
+                let k = cache.keys(page: chunk.pages[position / p], layer: layer, kvHead: g) + (position % p) * dh
+                rowScores[position] = VectorOps.dot(q, k, dh) * scale
+            }
+            Softmax.inPlace(rowScores, visible)
+            let o = out + r * c.queryDim + h * dh
+            o.update(repeating: 0, count: dh)
+            for position in 0..<visible {
+                let v = cache.keys(page: chunk.pages[position / p], layer: layer, kvHead: g) + cache.valueOffset + (position % p) * dh
+                VectorOps.axpy(rowScores[position], v, o, dh)
             }
         }
     }

@@ -61,7 +61,7 @@ struct GenerateBenchmark: ParsableCommand {
         let counts = concurrency.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
         let maxJobs = counts.max() ?? 1
         print("lorad-bench generate --shape \(shape.rawValue) --prompt \(prompt) --tokens \(tokens) --concurrency \(concurrency)")
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, OpenBLAS \(BLAS.configuration), \(BLAS.threadCount) BLAS threads")
+        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(BLAS.configuration) (run single-threaded), lorad worker pool of \(WorkerPool.shared.parallelism) threads")
         if !noCeilings {
             let ceilings = MachineCeilings.measure()
             print(String(format: "ceilings: sgemm %.1f GFLOP/s, read bandwidth %.1f GB/s", ceilings.sgemmGFLOPS, ceilings.readBandwidthGBps))
