@@ -88,6 +88,7 @@ let package = Package(
         .testTarget(name: "LoraNumericsTests", dependencies: ["LoraNumerics"]),
         .testTarget(name: "LoraModelTests", dependencies: ["LoraModel", "LoraNumerics", "LoraTokenizer"]),
         .testTarget(name: "LoraTokenizerTests", dependencies: ["LoraTokenizer"]),
+        .testTarget(name: "LoradCLITests", dependencies: ["lorad"]),
         .testTarget(name: "LoraEngineTests", dependencies: ["LoraEngine", "LoraModel", "LoraTokenizer", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]

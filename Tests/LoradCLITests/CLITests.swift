@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+
+/// The `lorad` executable as users run it: output formats, exit codes and error messages.
+@Suite(.enabled(if: CLI.fixturesAvailable, "fixtures not found at \(CLI.fixtures.path) (set LORA_FIXTURES)"))
+struct CLITests {
+    @Test func evalPrintsReferenceGreedyStepsAsJSON() throws {
+        let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
+        let result = try CLI.run(["eval", "--model", model, "--tokens", "1,403,407,261,378", "--steps", "3", "--json"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let greedy = try #require(json["greedy"] as? [[String: Any]])
+        #expect(greedy.compactMap { $0["token"] as? Int } == [432, 383, 286])
+        #expect((json["logits"] as? [Any])?.count == 512)
+        #expect(json["loraMode"] as? String == "unmerged" && (json["adapters"] as? [Any])?.isEmpty == true)
+    }
+
+    @Test func evalAppliesAdaptersWithScales() throws {
+        let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
+        let dragon = CLI.fixtures.appendingPathComponent("adapters/stories260K/dragon").path
+        let result = try CLI.run(["eval", "--model", model, "--adapter", "\(dragon):0.5", "--lora-mode", "merged",
+                                  "--tokens", "1,403,407,261,378", "--steps", "1", "--json"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let adapters = try #require(json["adapters"] as? [[String: Any]])
+        #expect(adapters.first?["name"] as? String == "dragon" && adapters.first?["scale"] as? Double == 0.5)
+        #expect(json["loraMode"] as? String == "merged")
+    }
+
+    @Test func badInputFailsWithAClearMessage() throws {
+        let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
+        let badTokens = try CLI.run(["eval", "--model", model, "--tokens", "1,x"])
+        #expect(badTokens.status != 0 && badTokens.stderr.contains("'x'"))
+        let outOfVocab = try CLI.run(["eval", "--model", model, "--tokens", "9999"])
+        #expect(outOfVocab.status != 0 && outOfVocab.stderr.contains("outside the vocabulary"))
+        let noModel = try CLI.run(["eval", "--model", "/nonexistent", "--tokens", "1"])
+        #expect(noModel.status != 0 && noModel.stderr.contains("cannot load model"))
+        let wrongAdapter = try CLI.run(["eval", "--model", model, "--adapter",
+                                        CLI.fixtures.appendingPathComponent("adapters/tiny-llama/mlp-r4").path, "--tokens", "1"])
+        #expect(wrongAdapter.status != 0 && wrongAdapter.stderr.contains("another model"))
+    }
+
+    @Test func tokenizeRoundTrips() throws {
+        let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
+        let encoded = try CLI.run(["tokenize", "--tokenizer", model, "--special"], stdin: "\"Once upon a time\"\n")
+        #expect(encoded.status == 0 && encoded.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "[1,403,407,261,378]")
+        let decoded = try CLI.run(["tokenize", "--tokenizer", model, "--decode"], stdin: "[403,407,261,378]\n")
+        #expect(decoded.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\"Once upon a time\"")
+        let bad = try CLI.run(["tokenize", "--tokenizer", model], stdin: "\"ok\"\nnot json\n")
+        #expect(bad.status != 0 && bad.stderr.contains("2"), "the bad line number is reported: \(bad.stderr)")
+    }
+
+    @Test func generateWritesOneResultPerJobInOrder() throws {
+        let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
+        let dragon = CLI.fixtures.appendingPathComponent("adapters/stories260K/dragon").path
+        let jobs = """
+            {"prompt": "Once upon a time", "maxTokens": 20}
+            {"tokens": [1, 403, 407], "maxTokens": 4, "temperature": 0.8, "seed": 3}
+            {"prompt": "Once upon a time", "maxTokens": 20, "stop": ["Spark"]}
+
+            """
+        let result = try CLI.run(["generate", "--model", model, "--adapter", dragon, "--jobs", "-"], stdin: jobs)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect((first["text"] as? String)?.contains("a little dragon named Spark") == true)
+        #expect(first["finishReason"] as? String == "length")
+        let third = try #require(try JSONSerialization.jsonObject(with: Data(lines[2].utf8)) as? [String: Any])
+        #expect(third["finishReason"] as? String == "stop" && (third["text"] as? String)?.contains("Spark") == false)
+    }
+}
+
+/// Runs the built `lorad` binary (next to this test bundle) with arguments and standard input.
+enum CLI {
+    static let fixtures: URL = {
+        if let env = ProcessInfo.processInfo.environment["LORA_FIXTURES"], !env.isEmpty { return URL(fileURLWithPath: env) }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/fixtures")
+    }()
+
+    static var fixturesAvailable: Bool { FileManager.default.fileExists(atPath: fixtures.appendingPathComponent("models").path) }
+
+    /// The build products directory: where the test bundle lives.
+    static let binary: URL = {
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        // XCTest on Linux runs `<dir>/lorad­PackageTests.xctest`; Swift Testing may run from the same dir.
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("lorad").path), dir.path != "/" {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("lorad")
+    }()
+
+    struct Result { var status: Int32; var stdout: String; var stderr: String }
+
+    static func run(_ arguments: [String], stdin: String = "") throws -> Result {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let input = Pipe(), output = Pipe(), error = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+    }
+}
