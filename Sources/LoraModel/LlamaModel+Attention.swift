@@ -94,22 +94,24 @@ extension LlamaModel {
                 position += count
             }
         }
-        // One score block per part: (queryBlock, S).
+        // Work items are (head, block of query rows), so the cores stay balanced whatever the head count.
+        let blocks = (n + Self.queryBlock - 1) / Self.queryBlock
         let blockFloats = Self.queryBlock * total
         scratch.ensureScores(ParallelFor.workerCount * blockFloats)
         let shared = UncheckedSendableBox((keys, values, scratch.scores.pointer, scratch.qkv.pointer, scratch.attention.pointer))
-        ParallelFor.parts(count: c.headCount, grain: 1) { part, heads in
+        ParallelFor.parts(count: c.headCount * blocks, grain: 1) { part, items in
             let (keys, values, scoreBase, qkv, out) = shared.value
-            for h in heads {
-                attendHead(h, chunk: chunk, firstRow: firstRow, keys: keys, values: values, scores: scoreBase + part * blockFloats, qkv: qkv, out: out)
+            for item in items {
+                attendBlock(head: item / blocks, block: item % blocks, chunk: chunk, firstRow: firstRow, keys: keys, values: values,
+                            scores: scoreBase + part * blockFloats, qkv: qkv, out: out)
             }
         }
     }
 
-    /// One query head over gathered keys/values, in blocks of query rows that attend only to the keys their last
-    /// row can see (causality halves the work of a long prompt).
-    private func attendHead(
-        _ h: Int, chunk: SequenceChunk, firstRow: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
+    /// One query head and one block of its query rows over gathered keys/values; the block attends only to the
+    /// keys its last row can see (causality halves the work of a long prompt).
+    private func attendBlock(
+        head h: Int, block: Int, chunk: SequenceChunk, firstRow: Int, keys: UnsafePointer<Float>, values: UnsafePointer<Float>,
         scores: UnsafeMutablePointer<Float>, qkv: UnsafePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
         let c = config
@@ -120,27 +122,24 @@ extension LlamaModel {
         let g = h / (c.headCount / c.kvHeadCount)
         let headKeys = keys + g * total * dh, headValues = values + g * total * dh
         let scale = 1 / Float(dh).squareRoot()
-        var j0 = 0
-        while j0 < n {
-            let j1 = min(n, j0 + Self.queryBlock)
-            let rows = j1 - j0, keyCount = chunk.cachedLength + j1
-            // scores (rows, keyCount) = scale · Q_h (rows, Dh) · K (keyCount, Dh)ᵀ
-            BLAS.sgemm(
-                transA: false, transB: true, m: rows, n: keyCount, k: dh, alpha: scale,
-                a: qkv + (firstRow + j0) * qkvWidth + h * dh, lda: qkvWidth, b: headKeys, ldb: dh,
-                beta: 0, c: scores, ldc: keyCount)
-            for j in 0..<rows {
-                let visible = chunk.cachedLength + j0 + j + 1
-                let rowScores = scores + j * keyCount
-                Softmax.inPlace(rowScores, visible)
-                (rowScores + visible).update(repeating: 0, count: keyCount - visible)
-            }
-            // out_h (rows, Dh) = scores (rows, keyCount) · V (keyCount, Dh)
-            BLAS.sgemm(
-                transA: false, transB: false, m: rows, n: dh, k: keyCount, alpha: 1,
-                a: scores, lda: keyCount, b: headValues, ldb: dh,
-                beta: 0, c: out + (firstRow + j0) * c.queryDim + h * dh, ldc: c.queryDim)
-            j0 = j1
+        let j0 = block * Self.queryBlock
+        let j1 = min(n, j0 + Self.queryBlock)
+        let rows = j1 - j0, keyCount = chunk.cachedLength + j1
+        // scores (rows, keyCount) = scale · Q_h (rows, Dh) · K (keyCount, Dh)ᵀ
+        BLAS.sgemm(
+            transA: false, transB: true, m: rows, n: keyCount, k: dh, alpha: scale,
+            a: qkv + (firstRow + j0) * qkvWidth + h * dh, lda: qkvWidth, b: headKeys, ldb: dh,
+            beta: 0, c: scores, ldc: keyCount)
+        for j in 0..<rows {
+            let visible = chunk.cachedLength + j0 + j + 1
+            let rowScores = scores + j * keyCount
+            Softmax.inPlace(rowScores, visible)
+            (rowScores + visible).update(repeating: 0, count: keyCount - visible)
         }
+        // out_h (rows, Dh) = scores (rows, keyCount) · V (keyCount, Dh)
+        BLAS.sgemm(
+            transA: false, transB: false, m: rows, n: dh, k: keyCount, alpha: 1,
+            a: scores, lda: keyCount, b: headValues, ldb: dh,
+            beta: 0, c: out + (firstRow + j0) * c.queryDim + h * dh, ldc: c.queryDim)
     }
 }

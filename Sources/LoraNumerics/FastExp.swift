@@ -8,7 +8,10 @@ public enum FastExp {
         let lower = SIMD8<Float>(repeating: -87.33654)
         let tooSmall = x .< lower
         let tooLarge = x .> upper
-        let xc = x.clamped(lowerBound: lower, upperBound: upper)
+        // Masked replacement rather than `clamped`, whose generic pointwiseMin/Max is not inlined.
+        var xc = x
+        xc.replace(with: upper, where: tooLarge)
+        xc.replace(with: lower, where: tooSmall)
         // x = n·ln2 + r with |r| ≤ ln2/2, ln2 split in two for accuracy. Adding 1.5·2²³ rounds x·log2(e) to
         // the nearest integer and leaves that integer in the low mantissa bits (no per-lane conversions).
         let magic = SIMD8<Float>(repeating: 12_582_912)

@@ -9,7 +9,8 @@ public enum Softmax {
         var maxVector = SIMD8<Float>(repeating: -.infinity)
         var i = 0
         while i + 8 <= n {
-            maxVector = pointwiseMax(maxVector, raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self))
+            let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            maxVector.replace(with: v, where: v .> maxVector)
             i += 8
         }
         var maxValue = maxVector.max()
