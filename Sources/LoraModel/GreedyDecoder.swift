@@ -37,6 +37,10 @@ public struct GreedyDecoder {
     /// Feeds `prompt` (one chunk, or chunks of `chunkSize`) then decodes `steps` greedy tokens.
     public func run(prompt: [Int32], steps: Int, chunkSize: Int? = nil) throws -> Result {
         let length = prompt.count + steps
+        // Checked before the cache is sized, so an absurd step count is an error rather than a huge allocation.
+        guard length <= model.config.maxPositions else {
+            throw ForwardError.contextExceeded(sequence: 0, length: length, maxPositions: model.config.maxPositions)
+        }
         let cache = KVPagePool(config: model.config, pageSize: pageSize, tokens: max(length, 1))
         guard let pages = cache.allocate(cache.pagesNeeded(forPositions: max(length, 1))) else {
             throw ForwardError.notEnoughPages(sequence: 0, needed: cache.pagesNeeded(forPositions: length), given: cache.pageCount)

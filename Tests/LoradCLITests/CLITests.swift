@@ -33,6 +33,8 @@ struct CLITests {
         #expect(badTokens.status != 0 && badTokens.stderr.contains("'x'"))
         let outOfVocab = try CLI.run(["eval", "--model", model, "--tokens", "9999"])
         #expect(outOfVocab.status != 0 && outOfVocab.stderr.contains("outside the vocabulary"))
+        let tooLong = try CLI.run(["eval", "--model", model, "--tokens", "1", "--steps", "1000000000"])
+        #expect(tooLong.status != 0 && tooLong.stderr.contains("exceeds the model's context"))
         let noModel = try CLI.run(["eval", "--model", "/nonexistent", "--tokens", "1"])
         #expect(noModel.status != 0 && noModel.stderr.contains("cannot load model"))
         let wrongAdapter = try CLI.run(["eval", "--model", model, "--adapter",
