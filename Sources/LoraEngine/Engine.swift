@@ -60,6 +60,7 @@ public final class Engine: Sendable {
         logger: Logger = Logger(label: "lorad.engine"), commitHook: CommitHook? = nil
     ) throws {
         try configuration.validate()
+        try configuration.validate(for: model.config)
         try defaultSampling.validate()
         self.model = model
         self.tokenizer = tokenizer

@@ -1,3 +1,4 @@
+import Foundation
 import LoraModel
 
 /// The engine's limits. Every limit is enforced at submission or admission: a job that can never fit is
@@ -44,6 +45,27 @@ public struct EngineConfiguration: Sendable, Equatable {
         ]
         for (name, value) in limits where value <= 0 {
             throw EngineError.invalidConfiguration("\(name) must be a positive integer, got \(value)")
+        }
+    }
+
+    /// Bytes the KV cache takes for `model`, or nil when the product overflows.
+    public func kvCacheBytes(for model: LlamaConfig) -> Int? {
+        let pages = (kvCacheTokens + pageSize - 1) / pageSize
+        var bytes = pages * pageSize
+        for factor in [model.layerCount, 2, model.kvDim, MemoryLayout<Float>.size] {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: factor)
+            if overflow { return nil }
+            bytes = product
+        }
+        return bytes
+    }
+
+    /// Refuses a KV cache larger than the machine's memory before anything is allocated.
+    public func validate(for model: LlamaConfig) throws {
+        let physical = ProcessInfo.processInfo.physicalMemory
+        guard let bytes = kvCacheBytes(for: model), UInt64(bytes) < physical else {
+            throw EngineError.invalidConfiguration(
+                "kvCacheTokens \(kvCacheTokens) needs \(kvCacheBytes(for: model).map { "\($0 >> 20) MiB" } ?? "more than 2^63 bytes") of KV cache for this model, more than the machine's \(physical >> 20) MiB; lower kvCacheTokens")
         }
     }
 }

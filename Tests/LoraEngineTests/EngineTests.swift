@@ -12,6 +12,14 @@ struct EngineTests {
         GenerationRequest(prompt: .text(text), sampling: sampling, stop: StopConditions(maxNewTokens: max, stopTokenIds: stopIds, stopStrings: stop, ignoreEos: true))
     }
 
+    @Test func aKVCacheLargerThanTheMachineIsRefusedBeforeAllocating() throws {
+        let stories = try Stories.load()
+        #expect { _ = try stories.engine(EngineConfiguration(kvCacheTokens: 1 << 40)) } throws: { error in
+            guard case EngineError.invalidConfiguration(let message) = error else { return false }
+            return message.contains("kvCacheTokens") && message.contains("MiB")
+        }
+    }
+
     @Test func cancelQueuedAndRunningJobsFreesTheirPages() throws {
         let stories = try Stories.load()
         let engine = try stories.engine(EngineConfiguration(maxBatchSize: 1, kvCacheTokens: 2048))
