@@ -22,14 +22,15 @@ MSG
 prompt='"Once upon a time"'
 ids=$(echo "$prompt" | "$bin" tokenize --tokenizer "$model" --special | tr -d '[]')
 echo "prompt: $prompt -> token ids [$ids]"
-continuation=$("$bin" eval --model "$model" --tokens "$ids" --steps 48 --json \
-    | python3 -c 'import json,sys; print(json.dumps([s["token"] for s in json.load(sys.stdin)["greedy"]]))')
+# The greedy token ids of `lorad eval --json`, as a JSON array (plain shell: a fresh machine may lack python).
+greedy_ids() { grep -o '"token":[0-9]*' | cut -d: -f2 | paste -sd, | sed 's/^/[/; s/$/]/'; }
+
+continuation=$("$bin" eval --model "$model" --tokens "$ids" --steps 48 --json | greedy_ids)
 text=$(echo "$continuation" | "$bin" tokenize --tokenizer "$model" --decode)
 echo "greedy continuation: $text"
 
 adapter=$(dirname "$(dirname "$model")")/adapters/$(basename "$model")/dragon
 if [ -d "$adapter" ]; then
-    continuation=$("$bin" eval --model "$model" --adapter "$adapter" --tokens "$ids" --steps 48 --json \
-        | python3 -c 'import json,sys; print(json.dumps([s["token"] for s in json.load(sys.stdin)["greedy"]]))')
+    continuation=$("$bin" eval --model "$model" --adapter "$adapter" --tokens "$ids" --steps 48 --json | greedy_ids)
     echo "with the dragon adapter: $(echo "$continuation" | "$bin" tokenize --tokenizer "$model" --decode)"
 fi
