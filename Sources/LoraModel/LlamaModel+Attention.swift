@@ -56,16 +56,31 @@ extension LlamaModel {
             let r = firstRow + j
             let rowScores = scores + (j * c.headCount + h) * total
             let q = qkv + r * qkvWidth + h * dh
-            for position in 0..<visible {
-                let k = cache.keys(page: chunk.pages[position / p], layer: layer, kvHead: g) + (position % p) * dh
-                rowScores[position] = VectorOps.dot(q, k, dh) * scale
+            // Page by page: a head's keys (and values) within a page are contiguous.
+            var position = 0
+            while position < visible {
+                let page = chunk.pages[position / p]
+                let count = min(p - position % p, visible - position)
+                var k = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: g) + (position % p) * dh)
+                for i in 0..<count {
+                    rowScores[position + i] = VectorOps.dot(q, k, dh) * scale
+                    k += dh
+                }
+                position += count
             }
             Softmax.inPlace(rowScores, visible)
             let o = out + r * c.queryDim + h * dh
             o.update(repeating: 0, count: dh)
-            for position in 0..<visible {
-                let v = cache.keys(page: chunk.pages[position / p], layer: layer, kvHead: g) + cache.valueOffset + (position % p) * dh
-                VectorOps.axpy(rowScores[position], v, o, dh)
+            position = 0
+            while position < visible {
+                let page = chunk.pages[position / p]
+                let count = min(p - position % p, visible - position)
+                var v = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: g) + cache.valueOffset + (position % p) * dh)
+                for i in 0..<count {
+                    VectorOps.axpy(rowScores[position + i], v, o, dh)
+                    v += dh
+                }
+                position += count
             }
         }
     }
