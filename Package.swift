@@ -85,11 +85,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Locates ../shared/fixtures for every test target.
+        .target(name: "LoraTestFixtures", path: "Tests/LoraTestFixtures"),
         .testTarget(name: "LoraNumericsTests", dependencies: ["LoraNumerics"]),
-        .testTarget(name: "LoraModelTests", dependencies: ["LoraModel", "LoraNumerics", "LoraTokenizer"]),
-        .testTarget(name: "LoraTokenizerTests", dependencies: ["LoraTokenizer"]),
-        .testTarget(name: "LoradCLITests", dependencies: ["lorad"]),
-        .testTarget(name: "LoraEngineTests", dependencies: ["LoraEngine", "LoraModel", "LoraTokenizer", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "LoraModelTests", dependencies: ["LoraModel", "LoraNumerics", "LoraTokenizer", "LoraTestFixtures"]),
+        .testTarget(name: "LoraTokenizerTests", dependencies: ["LoraTokenizer", "LoraTestFixtures"]),
+        .testTarget(name: "LoradCLITests", dependencies: ["lorad", "LoraTestFixtures"]),
+        .testTarget(name: "LoraEngineTests", dependencies: ["LoraEngine", "LoraModel", "LoraTokenizer", "LoraTestFixtures", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

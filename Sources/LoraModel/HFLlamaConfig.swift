@@ -62,14 +62,24 @@ public struct HFLlamaConfig: Decodable, Sendable {
     }
 }
 
-/// A `Codable` mirror of `generation_config.json`: the ids that start and end a sequence.
+/// A `Codable` mirror of `generation_config.json`: the ids that start and end a sequence, and the sampling
+/// defaults (`LoraEngine.GenerationDefaults` turns them into sampling parameters).
 public struct GenerationConfig: Decodable, Sendable, Equatable {
     /// `bos_token_id`, if given.
     public var bosTokenId: Int?
     /// `eos_token_id`: one id or several.
     public var eosTokenIds: [Int]
+    public var doSample: Bool?
+    public var temperature: Float?
+    public var topK: Int?
+    public var topP: Float?
+    public var minP: Float?
+    public var repetitionPenalty: Float?
 
-    enum CodingKeys: String, CodingKey { case bosTokenId = "bos_token_id", eosTokenId = "eos_token_id" }
+    enum CodingKeys: String, CodingKey {
+        case bosTokenId = "bos_token_id", eosTokenId = "eos_token_id", doSample = "do_sample", temperature
+        case topK = "top_k", topP = "top_p", minP = "min_p", repetitionPenalty = "repetition_penalty"
+    }
 
     public init(bosTokenId: Int?, eosTokenIds: [Int]) {
         self.bosTokenId = bosTokenId
@@ -80,5 +90,11 @@ public struct GenerationConfig: Decodable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         bosTokenId = try c.decodeIfPresent(HFLlamaConfig.TokenIDs.self, forKey: .bosTokenId)?.ids.first
         eosTokenIds = try c.decodeIfPresent(HFLlamaConfig.TokenIDs.self, forKey: .eosTokenId)?.ids ?? []
+        doSample = try c.decodeIfPresent(Bool.self, forKey: .doSample)
+        temperature = try c.decodeIfPresent(Float.self, forKey: .temperature)
+        topK = try c.decodeIfPresent(Int.self, forKey: .topK)
+        topP = try c.decodeIfPresent(Float.self, forKey: .topP)
+        minP = try c.decodeIfPresent(Float.self, forKey: .minP)
+        repetitionPenalty = try c.decodeIfPresent(Float.self, forKey: .repetitionPenalty)
     }
 }

@@ -19,6 +19,8 @@ public struct LlamaConfig: Sendable, Equatable {
     public var bosTokenId: Int?
     /// EOS ids (generation_config.json wins over config.json).
     public var eosTokenIds: [Int]
+    /// generation_config.json as read with the checkpoint, when it has one.
+    public var generation: GenerationConfig?
 
     /// Width of the query projection output (`headCount · headDim`).
     public var queryDim: Int { headCount * headDim }
@@ -188,6 +190,7 @@ extension LlamaConfig {
             ropeScaling: scaling,
             bosTokenId: generation?.bosTokenId ?? hf.bosTokenId?.ids.first,
             eosTokenIds: (generation?.eosTokenIds.isEmpty == false ? generation?.eosTokenIds : nil) ?? hf.eosTokenId?.ids ?? [])
+        self.generation = generation
         try validate()
     }
 

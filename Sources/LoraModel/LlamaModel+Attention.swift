@@ -2,38 +2,54 @@ import Foundation
 import LoraNumerics
 
 extension LlamaModel {
-    /// Causal grouped-query attention of every chunk over its cached and new positions, writing
-    /// `attention (T, Dq)`. Long chunks (prefill) gather their keys and values and use sgemm; short ones
-    /// (decode) read the pages directly, in parallel across sequences.
-    func attend(_ batch: [SequenceChunk], rowStart: [Int], layer: Int, cache: KVPagePool, scratch: ForwardScratch) {
+    /// How a batch's chunks attend, decided once per forward pass (it is the same in every layer).
+    struct AttentionPlan {
+        /// Chunks long enough (prefill) to gather keys and values and use sgemm.
+        var gathered: [Int] = []
+        /// Decode-sized chunks that read the pages directly.
         var direct: [Int] = []
+        /// Start of each direct chunk's score rows, laid out (token, head, S) back to back.
+        var scoreOffset: [Int] = []
+        var scoreFloats = 0
+        /// Smallest number of (sequence, head) items worth a core.
+        var grain = 1
+    }
+
+    func attentionPlan(_ batch: [SequenceChunk]) -> AttentionPlan {
+        var plan = AttentionPlan()
+        var work = 0
         for (s, chunk) in batch.enumerated() where !chunk.tokens.isEmpty {
             if chunk.tokens.count >= Self.gatherThreshold {
-                attendGathered(chunk, firstRow: rowStart[s], layer: layer, cache: cache, scratch: scratch)
+                plan.gathered.append(s)
             } else {
-                direct.append(s)
+                plan.direct.append(s)
+                plan.scoreOffset.append(plan.scoreFloats)
+                let positions = chunk.cachedLength + chunk.tokens.count
+                plan.scoreFloats += chunk.tokens.count * positions * config.headCount
+                work += positions * config.headCount
             }
         }
-        guard !direct.isEmpty else { return }
-        // One score row per (sequence, new token), laid out back to back.
-        var scoreOffset: [Int] = []
-        var total = 0
-        for s in direct {
-            scoreOffset.append(total)
-            total += batch[s].tokens.count * (batch[s].cachedLength + batch[s].tokens.count) * config.headCount
+        plan.grain = max(1, plan.direct.count * config.headCount * 256 / max(work, 1))
+        return plan
+    }
+
+    /// Causal grouped-query attention of every chunk over its cached and new positions, writing
+    /// `attention (T, Dq)`. Long chunks (prefill) gather their keys and values and use sgemm; short ones
+    /// (decode) read the pages directly, in parallel across (sequence, head) pairs, so even one sequence's
+    /// decode uses every core.
+    func attend(_ batch: [SequenceChunk], plan: AttentionPlan, rowStart: [Int], layer: Int, cache: KVPagePool, scratch: ForwardScratch) {
+        for s in plan.gathered {
+            attendGathered(batch[s], firstRow: rowStart[s], layer: layer, cache: cache, scratch: scratch)
         }
-        scratch.ensureScores(total)
+        guard !plan.direct.isEmpty else { return }
+        scratch.ensureScores(plan.scoreFloats)
         let scores = UncheckedSendableBox(scratch.scores.pointer)
-        // Work items are (sequence, head) pairs, so even one sequence's decode uses every core.
         let heads = config.headCount
-        let items = direct.count * heads
-        let work = direct.reduce(0) { $0 + batch[$1].cachedLength + batch[$1].tokens.count } * heads
-        let grain = max(1, items * 256 / max(work, 1))
-        ParallelFor.ranges(count: items, grain: grain) { range in
+        ParallelFor.ranges(count: plan.direct.count * heads, grain: plan.grain) { range in
             for item in range {
                 let i = item / heads, h = item % heads
-                let s = direct[i]
-                attendDirect(batch[s], head: h, firstRow: rowStart[s], layer: layer, cache: cache, scratch: scratch, scores: scores.value + scoreOffset[i])
+                let s = plan.direct[i]
+                attendDirect(batch[s], head: h, firstRow: rowStart[s], layer: layer, cache: cache, scratch: scratch, scores: scores.value + plan.scoreOffset[i])
             }
         }
     }

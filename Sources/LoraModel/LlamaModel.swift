@@ -68,6 +68,7 @@ public struct LlamaModel: Sendable {
             }
         }
 
+        let plan = attentionPlan(batch)
         for (l, layer) in weights.layers.enumerated() {
             RMSNorm.apply(x: x, ldx: d, weight: layer.inputNorm.pointer, y: xn, ldy: d, rows: totalTokens, dim: d, eps: c.rmsNormEps)
             project(.qkv, layer: l, weights: layer, adapters: adapters, x: xn, ldx: d, rows: totalTokens, y: qkv, ldy: qkvWidth, accumulate: false)
@@ -79,7 +80,7 @@ public struct LlamaModel: Sendable {
             for (s, chunk) in batch.enumerated() {
                 storeKeysAndValues(chunk, firstRow: rowStart[s], layer: l, qkv: qkv, cache: cache)
             }
-            attend(batch, rowStart: rowStart, layer: l, cache: cache, scratch: scratch)
+            attend(batch, plan: plan, rowStart: rowStart, layer: l, cache: cache, scratch: scratch)
             project(.o, layer: l, weights: layer, adapters: adapters, x: attn, ldx: c.queryDim, rows: totalTokens, y: x, ldy: d, accumulate: true)
 
             RMSNorm.apply(x: x, ldx: d, weight: layer.postNorm.pointer, y: xn, ldy: d, rows: totalTokens, dim: d, eps: c.rmsNormEps)

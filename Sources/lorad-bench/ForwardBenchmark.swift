@@ -29,9 +29,8 @@ struct ForwardBenchmark: ParsableCommand {
         let config = shape.config
         let batchSizes = batches.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
         print("lorad-bench forward --shape \(shape.rawValue)")
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(BLAS.configuration) (run single-threaded), lorad worker pool of \(WorkerPool.shared.parallelism) threads")
-        let ceilings = MachineCeilings.measure()
-        print(String(format: "ceilings: sgemm %.1f GFLOP/s (2048² square), read bandwidth %.1f GB/s (all cores)", ceilings.sgemmGFLOPS, ceilings.readBandwidthGBps))
+        print(MachineCeilings.machineDescription)
+        let ceilings = MachineCeilings.measureAndReport()
 
         let t0 = Clock.now()
         let model = try LlamaModel(randomWeights: config, seed: 7)

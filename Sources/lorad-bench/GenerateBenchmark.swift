@@ -61,10 +61,9 @@ struct GenerateBenchmark: ParsableCommand {
         let counts = concurrency.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
         let maxJobs = counts.max() ?? 1
         print("lorad-bench generate --shape \(shape.rawValue) --prompt \(prompt) --tokens \(tokens) --concurrency \(concurrency)")
-        print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(BLAS.configuration) (run single-threaded), lorad worker pool of \(WorkerPool.shared.parallelism) threads")
+        print(MachineCeilings.machineDescription)
         if !noCeilings {
-            let ceilings = MachineCeilings.measure()
-            print(String(format: "ceilings: sgemm %.1f GFLOP/s, read bandwidth %.1f GB/s", ceilings.sgemmGFLOPS, ceilings.readBandwidthGBps))
+            MachineCeilings.measureAndReport()
         }
         let model = try LlamaModel(randomWeights: config, seed: 7)
         let pool = try (0..<2).map { try LoraBenchmark.randomAdapter(config, rank: rank, seed: UInt64($0 + 1)) }

@@ -23,8 +23,7 @@ struct KernelBenchmark: ParsableCommand {
             ("gate_up", 2 * c.intermediateSize, c.hiddenSize), ("down", c.hiddenSize, c.intermediateSize),
             ("lm_head", c.vocabSize, c.hiddenSize),
         ]
-        let ceilings = MachineCeilings.measure()
-        print(String(format: "ceilings: sgemm %.1f GFLOP/s, read bandwidth %.1f GB/s", ceilings.sgemmGFLOPS, ceilings.readBandwidthGBps))
+        let ceilings = MachineCeilings.measureAndReport()
         for (name, out, inDim) in shapes {
             // Enough copies of the matrix that the working set is far beyond the caches.
             let copies = max(1, 256_000_000 / (out * inDim * 4))

@@ -27,8 +27,7 @@ struct LoraBenchmark: ParsableCommand {
     mutating func run() throws {
         let config = shape.config
         print("lorad-bench lora --shape \(shape.rawValue) --rank \(rank)")
-        let ceilings = MachineCeilings.measure()
-        print(String(format: "ceilings: sgemm %.1f GFLOP/s, read bandwidth %.1f GB/s", ceilings.sgemmGFLOPS, ceilings.readBandwidthGBps))
+        MachineCeilings.measureAndReport()
         let model = try LlamaModel(randomWeights: config, seed: 3)
         let counts = adapters.split(separator: ",").compactMap { Int($0) }
         let batchSizes = batches.split(separator: ",").compactMap { Int($0) }

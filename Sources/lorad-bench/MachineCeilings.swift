@@ -9,6 +9,19 @@ struct MachineCeilings {
     /// Streaming read bandwidth with all cores, GB/s (10⁹ bytes).
     var readBandwidthGBps: Double
 
+    /// The machine line every benchmark prints first.
+    static var machineDescription: String {
+        "machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(BLAS.configuration) (run single-threaded), lorad worker pool of \(WorkerPool.shared.parallelism) threads"
+    }
+
+    /// Measures the ceilings and prints them as every benchmark reports them.
+    @discardableResult
+    static func measureAndReport() -> MachineCeilings {
+        let c = measure()
+        print(String(format: "ceilings: sgemm %.1f GFLOP/s (2048² square, OpenBLAS on all cores), read bandwidth %.1f GB/s (all cores)", c.sgemmGFLOPS, c.readBandwidthGBps))
+        return c
+    }
+
     static func measure(squareSize: Int = 2048, bandwidthBytes: Int = 1 << 30) -> MachineCeilings {
         MachineCeilings(sgemmGFLOPS: sgemmPeak(n: squareSize), readBandwidthGBps: readBandwidth(bytes: bandwidthBytes))
     }

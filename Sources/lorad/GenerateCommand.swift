@@ -56,7 +56,7 @@ struct GenerateCommand: ParsableCommand {
         do {
             loaded = try LlamaModel(directory: directory)
             tokenizer = try Tokenizer(directory: directory)
-            defaults = try GenerationDefaults.sampling(modelDirectory: directory)
+            defaults = try GenerationDefaults.sampling(loaded.config.generation)
         } catch {
             throw CLIError("cannot load model: \(error)")
         }

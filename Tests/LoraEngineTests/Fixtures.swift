@@ -1,21 +1,16 @@
 import Foundation
+import LoraTestFixtures
 import Testing
 
 /// Locates `../shared/fixtures` (or `$LORA_FIXTURES`) and decodes the reference files.
 enum Fixtures {
-    static let root: URL = {
-        if let env = ProcessInfo.processInfo.environment["LORA_FIXTURES"], !env.isEmpty {
-            return URL(fileURLWithPath: env)
-        }
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return packageRoot.deletingLastPathComponent().appendingPathComponent("shared/fixtures")
-    }()
+    static let root = FixtureLocation.root
 
     static var available: Bool { FileManager.default.fileExists(atPath: root.appendingPathComponent("reference/stories260K.json").path) }
-    static let skipMessage: Comment = "fixtures not found at \(root.path) (set LORA_FIXTURES)"
+    static let skipMessage = Comment(rawValue: FixtureLocation.skipMessage)
 
-    static func model(_ name: String) -> URL { root.appendingPathComponent("models/\(name)") }
-    static func adapter(_ model: String, _ name: String) -> URL { root.appendingPathComponent("adapters/\(model)/\(name)") }
+    static func model(_ name: String) -> URL { FixtureLocation.model(name) }
+    static func adapter(_ model: String, _ name: String) -> URL { FixtureLocation.adapter(model, name) }
 
     struct Reference: Decodable {
         struct LoraEntry: Decodable { var adapter: String; var scale: Float }
@@ -33,7 +28,7 @@ enum Fixtures {
     }
 
     static func reference(_ model: String) throws -> Reference {
-        let data = try Data(contentsOf: root.appendingPathComponent("reference/\(model).json"))
+        let data = try Data(contentsOf: FixtureLocation.reference(model))
         return try JSONDecoder().decode(Reference.self, from: data)
     }
 }

@@ -1,17 +1,11 @@
 import Foundation
+import LoraTestFixtures
 import Testing
 @testable import LoraTokenizer
 
 /// Where the shared fixtures are: `$LORA_FIXTURES`, else `../shared/fixtures` next to the package root.
 enum Fixtures {
-    static let root: URL = {
-        if let override = ProcessInfo.processInfo.environment["LORA_FIXTURES"], !override.isEmpty {
-            return URL(fileURLWithPath: override)
-        }
-        let packageRoot = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        return packageRoot.appendingPathComponent("../shared/fixtures").standardizedFileURL
-    }()
+    static let root = FixtureLocation.root
 
     static let tokenizerNames = ["tok512", "llama2-hf", "gpt2", "smollm-360m-instruct", "llama3.2"]
 

@@ -1,4 +1,5 @@
 import Foundation
+import LoraTestFixtures
 import Testing
 
 /// The `lorad` executable as users run it: output formats, exit codes and error messages.
@@ -75,11 +76,7 @@ struct CLITests {
 
 /// Runs the built `lorad` binary (next to this test bundle) with arguments and standard input.
 enum CLI {
-    static let fixtures: URL = {
-        if let env = ProcessInfo.processInfo.environment["LORA_FIXTURES"], !env.isEmpty { return URL(fileURLWithPath: env) }
-        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("shared/fixtures")
-    }()
+    static let fixtures = FixtureLocation.root
 
     static var fixturesAvailable: Bool { FileManager.default.fileExists(atPath: fixtures.appendingPathComponent("models").path) }
 
