@@ -32,7 +32,7 @@ public struct AdapterSet: ProjectionAdapter {
     /// Unmerged pieces for one fused projection of one layer.
     struct UnmergedSlot: Sendable {
         /// Every A for the projections of this slot, stacked (R × in).
-        let stackedA: Matrix
+        let stackedA: PanelMatrix
         /// Per projection: its first output row in the fused output, its first row in `stackedA`, and its
         /// scaled `B_cat` stored transposed (R_m × out), the layout `LowRankUpdate` streams.
         let parts: [(outputOffset: Int, rankOffset: Int, bt: Matrix)]
@@ -46,7 +46,7 @@ public struct AdapterSet: ProjectionAdapter {
     public let extraBytes: Int
 
     private let fusedSlotCount = FusedLinear.allCases.count
-    private let merged: [Matrix?]
+    private let merged: [PanelMatrix?]
     private let unmerged: [UnmergedSlot?]
 
     /// The empty set: the base model.
@@ -102,7 +102,7 @@ public struct AdapterSet: ProjectionAdapter {
             }
         }
         if useMerged {
-            var mergedSlots = [Matrix?](repeating: nil, count: slotCount)
+            var mergedSlots = [PanelMatrix?](repeating: nil, count: slotCount)
             for index in 0..<slotCount {
                 guard let pieces = unmergedSlots[index] else { continue }
                 let base = model.weights.layers[index / FusedLinear.allCases.count].weight(FusedLinear.allCases[index % FusedLinear.allCases.count])
@@ -123,7 +123,7 @@ public struct AdapterSet: ProjectionAdapter {
     /// Whether the set applies no adapter at all.
     public var isEmpty: Bool { entries.isEmpty }
 
-    public func mergedWeight(layer: Int, slot: FusedLinear) -> Matrix? {
+    public func mergedWeight(layer: Int, slot: FusedLinear) -> PanelMatrix? {
         guard !merged.isEmpty else { return nil }
         return merged[layer * fusedSlotCount + slot.rawValue]
     }
@@ -180,20 +180,22 @@ extension AdapterSet {
             }
             parts.append((module.fusedRowOffset(c), rankOffset, bt))
         }
-        return UnmergedSlot(stackedA: stackedA, parts: parts)
+        return UnmergedSlot(stackedA: PanelMatrix(packing: stackedA), parts: parts)
     }
 
     /// `W + Σ B_cat · A_cat` per projection of the slot, as a new matrix.
-    static func merge(base: Matrix, _ pieces: UnmergedSlot) -> Matrix {
-        let out = Matrix(rows: base.rows, cols: base.cols)
-        out.pointer.update(from: base.pointer, count: base.rows * base.cols)
+    static func merge(base: PanelMatrix, _ pieces: UnmergedSlot) -> PanelMatrix {
+        let out = PanelMatrix(copying: base)
         let inDim = base.cols
+        let stackedA = pieces.stackedA.unpacked()
         for part in pieces.parts {
-            // W[rows of the projection] += B_cat (out × R_m) · A_cat (R_m × in), with B_cat = Btᵀ.
+            // delta (out × in) = B_cat (out × R_m) · A_cat (R_m × in), with B_cat = Btᵀ; then W[rows] += delta.
+            let delta = Matrix(rows: part.bt.cols, cols: inDim)
             BLAS.sgemm(
                 transA: true, transB: false, m: part.bt.cols, n: inDim, k: part.bt.rows, alpha: 1,
-                a: part.bt.pointer, lda: part.bt.cols, b: pieces.stackedA.pointer + part.rankOffset * inDim, ldb: inDim,
-                beta: 1, c: out.pointer + part.outputOffset * inDim, ldc: inDim)
+                a: part.bt.pointer, lda: part.bt.cols, b: stackedA.pointer + part.rankOffset * inDim, ldb: inDim,
+                beta: 0, c: delta.pointer, ldc: inDim)
+            out.add(rowMajor: delta.pointer, ld: inDim, firstRow: part.outputOffset, count: delta.rows)
         }
         return out
     }

@@ -77,11 +77,8 @@ extension LlamaModel {
             while position < visible {
                 let page = chunk.pages[position / p]
                 let count = min(p - position % p, visible - position)
-                var k = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: g) + (position % p) * dh)
-                for i in 0..<count {
-                    rowScores[position + i] = VectorOps.dot(q, k, dh) * scale
-                    k += dh
-                }
+                let k = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: g) + (position % p) * dh)
+                DecodeAttention.score(query: q, keys: k, count: count, dim: dh, scale: scale, into: rowScores + position)
                 position += count
             }
             Softmax.inPlace(rowScores, visible)
@@ -91,11 +88,8 @@ extension LlamaModel {
             while position < visible {
                 let page = chunk.pages[position / p]
                 let count = min(p - position % p, visible - position)
-                var v = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: g) + cache.valueOffset + (position % p) * dh)
-                for i in 0..<count {
-                    VectorOps.axpy(rowScores[position + i], v, o, dh)
-                    v += dh
-                }
+                let v = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: g) + cache.valueOffset + (position % p) * dh)
+                DecodeAttention.accumulate(weights: rowScores + position, values: v, count: count, dim: dh, into: o)
                 position += count
             }
         }

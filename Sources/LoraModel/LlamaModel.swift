@@ -62,7 +62,7 @@ public struct LlamaModel: Sendable {
         for chunk in batch {
             rowStart.append(row)
             for (j, token) in chunk.tokens.enumerated() {
-                (x + row * d).update(from: weights.embedding.row(Int(token)), count: d)
+                weights.embed(Int(token), into: x + row * d)
                 rotary.angles(position: chunk.cachedLength + j, cos: scratch.cos.pointer + row * half, sin: scratch.sin.pointer + row * half)
                 row += 1
             }

@@ -6,18 +6,18 @@ public struct LlamaLayerWeights: Sendable {
     /// `input_layernorm.weight` (D).
     public let inputNorm: FloatBuffer
     /// q, k, v projections stacked: ((H + 2·Hkv)·Dh, D).
-    public let qkv: Matrix
+    public let qkv: PanelMatrix
     /// `o_proj` (D, H·Dh).
-    public let o: Matrix
+    public let o: PanelMatrix
     /// `post_attention_layernorm.weight` (D).
     public let postNorm: FloatBuffer
     /// gate and up projections stacked: (2·I, D).
-    public let gateUp: Matrix
+    public let gateUp: PanelMatrix
     /// `down_proj` (D, I).
-    public let down: Matrix
+    public let down: PanelMatrix
 
     /// The fused weight for `slot`.
-    public func weight(_ slot: FusedLinear) -> Matrix {
+    public func weight(_ slot: FusedLinear) -> PanelMatrix {
         switch slot {
         case .qkv: return qkv
         case .o: return o
@@ -27,16 +27,31 @@ public struct LlamaLayerWeights: Sendable {
     }
 }
 
-/// All weights of a Llama model, immutable once loaded.
+/// All weights of a Llama model, immutable once loaded. Linear weights are stored in panels for the
+/// `PanelGEMM` micro-kernel; a tied embedding lives only in the LM head's panels.
 public struct LlamaWeights: Sendable {
-    /// `model.embed_tokens.weight` (V, D).
-    public let embedding: Matrix
+    /// `model.embed_tokens.weight` (V, D), row-major, when it is not tied to the LM head.
+    private let untiedEmbedding: Matrix?
     /// The decoder layers.
     public let layers: [LlamaLayerWeights]
     /// `model.norm.weight` (D).
     public let finalNorm: FloatBuffer
     /// `lm_head.weight` (V, D), or the embedding when tied.
-    public let lmHead: Matrix
+    public let lmHead: PanelMatrix
+
+    /// Copies token `token`'s embedding row (D floats) into `destination`.
+    public func embed(_ token: Int, into destination: UnsafeMutablePointer<Float>) {
+        if let table = untiedEmbedding {
+            destination.update(from: table.row(token), count: table.cols)
+        } else {
+            lmHead.copyRow(token, to: destination)
+        }
+    }
+
+    /// Element `(token, i)` of the embedding table (tests and tools).
+    public func embedding(_ token: Int, _ i: Int) -> Float {
+        untiedEmbedding.map { $0[token, i] } ?? lmHead[token, i]
+    }
 
     /// Bytes of f32 weights a decode step reads (every matrix once; the embedding row lookup is negligible).
     public var decodeReadBytes: Int {
@@ -47,7 +62,7 @@ public struct LlamaWeights: Sendable {
     /// Total distinct bytes held.
     public var residentBytes: Int {
         let layerBytes = layers.reduce(0) { $0 + $1.qkv.byteCount + $1.o.byteCount + $1.gateUp.byteCount + $1.down.byteCount + 2 * $1.inputNorm.byteCount }
-        return layerBytes + embedding.byteCount + finalNorm.byteCount + (lmHead.storage === embedding.storage ? 0 : lmHead.byteCount)
+        return layerBytes + (untiedEmbedding?.byteCount ?? 0) + finalNorm.byteCount + lmHead.byteCount
     }
 
     /// Reads every tensor `config` requires from `source`, checking names and shapes, and refuses tensors the
@@ -57,21 +72,21 @@ public struct LlamaWeights: Sendable {
         // Mapped F32 tensors are copied: anonymous memory can use huge pages, which decode streams faster, and
         // the checkpoint file is not kept mapped.
         func owned(_ buffer: FloatBuffer) -> FloatBuffer { buffer.isBorrowed ? FloatBuffer(copying: buffer) : buffer }
-        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> Matrix {
-            Matrix(rows: rows, cols: cols, storage: owned(try source.tensor(name, shape: [rows, cols])))
+        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> PanelMatrix {
+            try stacked([(name, rows)], cols: cols)
         }
-        func stacked(_ parts: [(String, Int)], cols: Int) throws -> Matrix {
+        func stacked(_ parts: [(String, Int)], cols: Int) throws -> PanelMatrix {
             let total = parts.reduce(0) { $0 + $1.1 }
-            let out = Matrix(rows: total, cols: cols)
+            let out = PanelMatrix(rows: total, cols: cols)
             var row = 0
             for (name, rows) in parts {
                 let t = try source.tensor(name, shape: [rows, cols])
-                (out.pointer + row * cols).update(from: t.pointer, count: rows * cols)
+                out.store(rowMajor: t.pointer, ld: cols, firstRow: row, count: rows)
                 row += rows
             }
             return out
         }
-        embedding = try matrix("model.embed_tokens.weight", config.vocabSize, d)
+        let embeddingName = "model.embed_tokens.weight"
         var layers: [LlamaLayerWeights] = []
         layers.reserveCapacity(config.layerCount)
         for l in 0..<config.layerCount {
@@ -94,10 +109,13 @@ public struct LlamaWeights: Sendable {
         self.layers = layers
         finalNorm = owned(try source.tensor("model.norm.weight", shape: [d]))
         if config.tieWordEmbeddings {
-            lmHead = embedding
+            lmHead = try matrix(embeddingName, config.vocabSize, d)
+            untiedEmbedding = nil
             // Some tied checkpoints still carry a copy of lm_head; transformers ignores it, so do we.
             if source.contains("lm_head.weight") { _ = try source.tensor("lm_head.weight", shape: [config.vocabSize, d]) }
         } else {
+            untiedEmbedding = Matrix(
+                rows: config.vocabSize, cols: d, storage: owned(try source.tensor(embeddingName, shape: [config.vocabSize, d])))
             lmHead = try matrix("lm_head.weight", config.vocabSize, d)
         }
         // Older checkpoints store rotary inverse frequencies; they are recomputed, not loaded.

@@ -4,13 +4,16 @@
 /// R is small (8–64), so the dot-product form would spend its time in horizontal sums; instead each row of y
 /// takes R scaled rows of `Bt` (`axpy`), which vectorizes fully and reads `Bt` from cache.
 public enum LowRankUpdate {
+    /// Largest row count served by the axpy form; more rows go to sgemm.
+    static let smallBatchLimit = 16
+
     /// Adds `t · Bt` into `y`. `t` has row stride `ldt`, `y` row stride `ldy`.
     public static func accumulate(
         _ bt: Matrix, t: UnsafePointer<Float>, ldt: Int, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int
     ) {
         guard rows > 0 else { return }
         let rank = bt.rows, out = bt.cols
-        if rows > Linear.smallBatchLimit {
+        if rows > Self.smallBatchLimit {
             BLAS.sgemmParallel(transB: false, m: rows, n: out, k: rank, alpha: 1,
                        a: t, lda: ldt, b: bt.pointer, ldb: out, beta: 1, c: y, ldc: ldy)
             return

@@ -3,12 +3,13 @@ import Foundation
 import LoraModel
 import LoraNumerics
 
-/// `lorad-bench kernels`: the linear-layer paths on one model shape's matrices, per batch size, as GB/s of
-/// weights streamed and GFLOP/s, so the decode path can be tuned against the machine's ceilings.
+/// `lorad-bench kernels`: lorad's `PanelGEMM` and OpenBLAS sgemm (row-major weights, split over the same worker
+/// pool) on one model shape's matrices, per batch size, as GB/s of weights streamed and GFLOP/s, so the kernel
+/// can be tuned against the machine's ceilings.
 struct KernelBenchmark: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
-        abstract: "Linear-layer kernels (streaming matrix-vector and sgemm) on a model shape's matrices.")
+        abstract: "Linear-layer kernels (lorad's panel kernel and OpenBLAS sgemm) on a model shape's matrices.")
 
     @Option(help: "Model shape whose matrices are used.")
     var shape: ModelShape = .smollm2135m
@@ -29,16 +30,17 @@ struct KernelBenchmark: ParsableCommand {
             let copies = max(1, 256_000_000 / (out * inDim * 4))
             let weights = (0..<copies).map { _ in Matrix(rows: out, cols: inDim, storage: FloatBuffer(count: out * inDim)) }
             for w in weights { for i in stride(from: 0, to: out * inDim, by: 97) { w.pointer[i] = 0.01 } }
+            let panels = weights.map { PanelMatrix(packing: $0) }
             for t in rows.split(separator: ",").compactMap({ Int($0) }) {
                 let x = FloatBuffer(count: t * inDim), y = FloatBuffer(count: t * out)
                 for (label, body) in [
-                    ("streaming", { (w: Matrix) in Linear.streaming(w, x: x.pointer, ldx: inDim, rows: t, y: y.pointer, ldy: out, accumulate: false) }),
-                    ("sgemm", { (w: Matrix) in BLAS.sgemm(transA: false, transB: true, m: t, n: out, k: inDim, alpha: 1, a: x.pointer, lda: inDim, b: w.pointer, ldb: inDim, beta: 0, c: y.pointer, ldc: out) }),
+                    ("panel", { (i: Int) in PanelGEMM.multiply(panels[i], x: x.pointer, ldx: inDim, rows: t, y: y.pointer, ldy: out, accumulate: false) }),
+                    ("sgemm", { (i: Int) in BLAS.sgemmParallel(transB: true, m: t, n: out, k: inDim, alpha: 1, a: x.pointer, lda: inDim, b: weights[i].pointer, ldb: inDim, beta: 0, c: y.pointer, ldc: out) }),
                 ] {
                     var best = Double.infinity
                     for _ in 0..<3 {
                         let start = Clock.now()
-                        for w in weights { body(w) }
+                        for i in weights.indices { body(i) }
                         best = min(best, Clock.seconds(since: start) / Double(copies))
                     }
                     let gbps = Double(out * inDim * 4) / best / 1e9

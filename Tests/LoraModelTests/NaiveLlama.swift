@@ -11,7 +11,7 @@ struct NaiveLlama {
     func logits(_ tokens: [Int32]) -> [[Double]] {
         let c = model.config, w = model.weights
         let d = c.hiddenSize, dh = c.headDim, n = tokens.count
-        func matrixRows(_ m: Matrix, _ r0: Int, _ count: Int, _ x: [Double]) -> [Double] {
+        func matrixRows(_ m: PanelMatrix, _ r0: Int, _ count: Int, _ x: [Double]) -> [Double] {
             (r0..<(r0 + count)).map { r in (0..<m.cols).reduce(0.0) { $0 + Double(m[r, $1]) * x[$1] } }
         }
         func norm(_ x: [Double], _ weight: FloatBuffer) -> [Double] {
@@ -26,7 +26,7 @@ struct NaiveLlama {
                 return v[j] * cos(angle) + rotated * sin(angle)
             }
         }
-        var xs: [[Double]] = tokens.map { t in (0..<d).map { Double(w.embedding[Int(t), $0]) } }
+        var xs: [[Double]] = tokens.map { t in (0..<d).map { Double(w.embedding(Int(t), $0)) } }
         for layer in w.layers {
             var qs: [[[Double]]] = [], ks: [[[Double]]] = [], vs: [[[Double]]] = []
             for (p, x) in xs.enumerated() {

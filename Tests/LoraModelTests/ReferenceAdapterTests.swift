@@ -1,5 +1,6 @@
 import Foundation
 import LoraModel
+import LoraNumerics
 import Testing
 
 /// Every case (adapters with scales, several at once, negative scales, rsLoRA) of every reference file, in
@@ -89,9 +90,11 @@ struct AdapterSetPropertyTests {
         let roomy = try AdapterSet(entries, model: model, mode: .auto, mergeBudgetBytes: 1 << 30)
         let tight = try AdapterSet(entries, model: model, mode: .auto, mergeBudgetBytes: 1)
         #expect(roomy.resolvedMode == .merged && tight.resolvedMode == .unmerged)
-        // attn-r8 touches q/k/v (fused) and o in both layers: merged holds a copy of those weights.
+        // attn-r8 touches q/k/v (fused) and o in both layers: merged holds a copy of those weights (in panels of
+        // 24 output rows, the last one padded).
         let c = model.config
-        let expectedMerged = c.layerCount * ((c.queryDim + 2 * c.kvDim) * c.hiddenSize + c.hiddenSize * c.queryDim) * 4
+        func panelled(_ rows: Int) -> Int { (rows + PanelMatrix.width - 1) / PanelMatrix.width * PanelMatrix.width }
+        let expectedMerged = c.layerCount * (panelled(c.queryDim + 2 * c.kvDim) * c.hiddenSize + panelled(c.hiddenSize) * c.queryDim) * 4
         #expect(roomy.extraBytes == expectedMerged)
         #expect(tight.extraBytes > 0 && tight.extraBytes < expectedMerged)
         // r 8 on q, k, v, o of 2 layers: A (8 × 64) and B (out × 8) per module.

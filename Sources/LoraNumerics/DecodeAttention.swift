@@ -1,0 +1,118 @@
+/// The two inner loops of decode attention, over keys and values stored back to back with stride `dim`.
+///
+/// A decode step scores one query against every cached position of its head; calling a generic dot product
+/// per key spent more time in the call, the tail loops and the horizontal sum than in the multiplies. These
+/// loops take four keys at a time (four independent FMA chains) and keep the output row in registers while
+/// they sweep the values.
+public enum DecodeAttention {
+    /// `scores[i] = scale · ⟨query, keys[i]⟩` for `count` keys.
+    public static func score(
+        query: UnsafePointer<Float>, keys: UnsafePointer<Float>, count: Int, dim: Int, scale: Float,
+        into scores: UnsafeMutablePointer<Float>
+    ) {
+        guard dim % 8 == 0 else {
+            for i in 0..<count { scores[i] = scale * scalarDot(query, keys + i * dim, dim) }
+            return
+        }
+        let q = UnsafeRawPointer(query)
+        let rowBytes = dim * 4
+        var i = 0
+        while i + 4 <= count {
+            let k0 = UnsafeRawPointer(keys + i * dim)
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            var offset = 0
+            while offset < rowBytes {
+                let qv = q.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                a0 = a0.addingProduct(qv, k0.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self))
+                a1 = a1.addingProduct(qv, k0.loadUnaligned(fromByteOffset: rowBytes + offset, as: SIMD8<Float>.self))
+                a2 = a2.addingProduct(qv, k0.loadUnaligned(fromByteOffset: 2 * rowBytes + offset, as: SIMD8<Float>.self))
+                a3 = a3.addingProduct(qv, k0.loadUnaligned(fromByteOffset: 3 * rowBytes + offset, as: SIMD8<Float>.self))
+                offset += 32
+            }
+            scores[i] = scale * a0.sum()
+            scores[i + 1] = scale * a1.sum()
+            scores[i + 2] = scale * a2.sum()
+            scores[i + 3] = scale * a3.sum()
+            i += 4
+        }
+        while i < count {
+            let k0 = UnsafeRawPointer(keys + i * dim)
+            var a0 = SIMD8<Float>()
+            var offset = 0
+            while offset < rowBytes {
+                a0 = a0.addingProduct(
+                    q.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self),
+                    k0.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self))
+                offset += 32
+            }
+            scores[i] = scale * a0.sum()
+            i += 1
+        }
+    }
+
+    /// `output += Σ_i weights[i] · values[i]` over `count` value rows.
+    public static func accumulate(
+        weights: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int, dim: Int,
+        into output: UnsafeMutablePointer<Float>
+    ) {
+        var column = 0
+        let out = UnsafeMutableRawPointer(output)
+        // 64 columns at a time: eight accumulators, eight independent chains across the keys.
+        while column + 64 <= dim {
+            let base = UnsafeRawPointer(values + column)
+            let o = column * 4
+            var a0 = out.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            var a1 = out.loadUnaligned(fromByteOffset: o + 32, as: SIMD8<Float>.self)
+            var a2 = out.loadUnaligned(fromByteOffset: o + 64, as: SIMD8<Float>.self)
+            var a3 = out.loadUnaligned(fromByteOffset: o + 96, as: SIMD8<Float>.self)
+            var a4 = out.loadUnaligned(fromByteOffset: o + 128, as: SIMD8<Float>.self)
+            var a5 = out.loadUnaligned(fromByteOffset: o + 160, as: SIMD8<Float>.self)
+            var a6 = out.loadUnaligned(fromByteOffset: o + 192, as: SIMD8<Float>.self)
+            var a7 = out.loadUnaligned(fromByteOffset: o + 224, as: SIMD8<Float>.self)
+            for i in 0..<count {
+                let w = SIMD8<Float>(repeating: weights[i])
+                let v = base + i * dim * 4
+                a0 = a0.addingProduct(w, v.loadUnaligned(fromByteOffset: 0, as: SIMD8<Float>.self))
+                a1 = a1.addingProduct(w, v.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
+                a2 = a2.addingProduct(w, v.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
+                a3 = a3.addingProduct(w, v.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
+                a4 = a4.addingProduct(w, v.loadUnaligned(fromByteOffset: 128, as: SIMD8<Float>.self))
+                a5 = a5.addingProduct(w, v.loadUnaligned(fromByteOffset: 160, as: SIMD8<Float>.self))
+                a6 = a6.addingProduct(w, v.loadUnaligned(fromByteOffset: 192, as: SIMD8<Float>.self))
+                a7 = a7.addingProduct(w, v.loadUnaligned(fromByteOffset: 224, as: SIMD8<Float>.self))
+            }
+            out.storeBytes(of: a0, toByteOffset: o, as: SIMD8<Float>.self)
+            out.storeBytes(of: a1, toByteOffset: o + 32, as: SIMD8<Float>.self)
+            out.storeBytes(of: a2, toByteOffset: o + 64, as: SIMD8<Float>.self)
+            out.storeBytes(of: a3, toByteOffset: o + 96, as: SIMD8<Float>.self)
+            out.storeBytes(of: a4, toByteOffset: o + 128, as: SIMD8<Float>.self)
+            out.storeBytes(of: a5, toByteOffset: o + 160, as: SIMD8<Float>.self)
+            out.storeBytes(of: a6, toByteOffset: o + 192, as: SIMD8<Float>.self)
+            out.storeBytes(of: a7, toByteOffset: o + 224, as: SIMD8<Float>.self)
+            column += 64
+        }
+        while column + 8 <= dim {
+            let base = UnsafeRawPointer(values + column)
+            let o = column * 4
+            var a0 = out.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+            for i in 0..<count {
+                a0 = a0.addingProduct(SIMD8<Float>(repeating: weights[i]), (base + i * dim * 4).loadUnaligned(as: SIMD8<Float>.self))
+            }
+            out.storeBytes(of: a0, toByteOffset: o, as: SIMD8<Float>.self)
+            column += 8
+        }
+        while column < dim {
+            var s = output[column]
+            for i in 0..<count { s += weights[i] * values[i * dim + column] }
+            output[column] = s
+            column += 1
+        }
+    }
+
+    @inline(__always)
+    private static func scalarDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var s: Float = 0
+        for i in 0..<n { s += a[i] * b[i] }
+        return s
+    }
+}

@@ -1,0 +1,183 @@
+/// `y (T×out) = x (T×in) · Wᵀ` over a `PanelMatrix`, for any number of rows T.
+///
+/// An outer-product micro-kernel in the manner of BLIS: for each input index k it loads one panel column (24
+/// outputs, three SIMD8 vectors) and multiplies it by 4 broadcast input values into 12 accumulators: 7 loads
+/// per 12 fused multiply-adds, no horizontal sums, and the panel is read from memory once per block of rows
+/// (then from cache). Workers take disjoint bands of panels.
+///
+/// Every output element is one fused multiply-add chain over k in increasing order, whatever the tile it
+/// falls in (4, 2 or 1 rows) and however many rows share the call, so a row's result does not depend on the
+/// rest of the batch.
+public enum PanelGEMM {
+    /// Input indices per pass over a panel: 24 × 768 floats (72 KiB) stay in L2 while every tile of the row
+    /// block uses them.
+    static let depthBlock = 768
+    /// Rows of `x` per pass over the panels.
+    static let rowBlock = 64
+
+    /// `y = x·Wᵀ` (or `y += x·Wᵀ` when `accumulate`). `x` has row stride `ldx`, `y` row stride `ldy`.
+    public static func multiply(
+        _ weight: PanelMatrix, x: UnsafePointer<Float>, ldx: Int, rows: Int,
+        y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool
+    ) {
+        guard rows > 0, weight.rows > 0 else { return }
+        let depth = weight.cols
+        let chunks = max(1, (depth + depthBlock - 1) / depthBlock)
+        let panels = UncheckedSendableBox(UnsafePointer(weight.storage.pointer))
+        let xb = UncheckedSendableBox(x), yb = UncheckedSendableBox(y)
+        let outRows = weight.rows
+        ParallelFor.ranges(count: weight.panelCount, grain: 1) { band in
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: rowBlock * PanelMatrix.width) { temp in
+                guard let tempBase = temp.baseAddress else { return }
+                let job = Job(
+                    panels: panels.value, depth: depth, chunks: chunks, outRows: outRows, x: xb.value, ldx: ldx,
+                    y: yb.value, ldy: ldy, accumulate: accumulate, temp: tempBase)
+                var first = 0
+                while first < rows {
+                    let count = min(rowBlock, rows - first)
+                    for p in band { job.run(panel: p, firstRow: first, rowCount: count) }
+                    first += count
+                }
+            }
+        }
+    }
+}
+
+/// One call's operands; `run` computes one panel for one block of rows.
+private struct Job {
+    let panels: UnsafePointer<Float>
+    let depth: Int
+    let chunks: Int
+    let outRows: Int
+    let x: UnsafePointer<Float>
+    let ldx: Int
+    let y: UnsafeMutablePointer<Float>
+    let ldy: Int
+    let accumulate: Bool
+    let temp: UnsafeMutablePointer<Float>
+
+    static let width = PanelMatrix.width
+
+    func run(panel p: Int, firstRow: Int, rowCount: Int) {
+        let w = Self.width
+        let firstCol = p * w
+        let valid = min(w, outRows - firstCol)
+        // A partial last panel, and `y +=`, compute into a zeroed full-width scratch tile first: the padding
+        // columns have somewhere to go, and the sum over k is formed before it meets the value already in y
+        // (adding thousands of small terms one by one onto a large residual would lose precision).
+        let viaTemp = accumulate || valid < w
+        var c = y + firstRow * ldy + firstCol, ldc = ldy
+        if viaTemp {
+            c = temp
+            ldc = w
+        }
+        let panel = panels + p * depth * w
+        for chunk in 0..<chunks {
+            let k0 = depth * chunk / chunks, k1 = depth * (chunk + 1) / chunks
+            let load = chunk > 0
+            let wp = UnsafeRawPointer(panel + k0 * w)
+            var t = 0
+            while t + 4 <= rowCount {
+                Self.tile4(w: wp, x: x + (firstRow + t) * ldx + k0, ldx: ldx, depth: k1 - k0, c: c + t * ldc, ldc: ldc, load: load)
+                t += 4
+            }
+            if t + 2 <= rowCount {
+                Self.tile2(w: wp, x: x + (firstRow + t) * ldx + k0, ldx: ldx, depth: k1 - k0, c: c + t * ldc, ldc: ldc, load: load)
+                t += 2
+            }
+            if t < rowCount {
+                Self.tile1(w: wp, x: x + (firstRow + t) * ldx + k0, depth: k1 - k0, c: c + t * ldc, load: load)
+            }
+        }
+        guard viaTemp else { return }
+        for r in 0..<rowCount {
+            let destination = y + (firstRow + r) * ldy + firstCol, source = temp + r * w
+            if accumulate {
+                for j in 0..<valid { destination[j] += source[j] }
+            } else {
+                destination.update(from: source, count: valid)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func vector(_ p: UnsafeMutablePointer<Float>, _ i: Int, _ load: Bool) -> SIMD8<Float> {
+        load ? UnsafeRawPointer(p).loadUnaligned(fromByteOffset: i * 32, as: SIMD8<Float>.self) : SIMD8<Float>()
+    }
+
+    @inline(__always)
+    static func put(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, _ i: Int) {
+        UnsafeMutableRawPointer(p).storeBytes(of: v, toByteOffset: i * 32, as: SIMD8<Float>.self)
+    }
+
+    /// 4 rows × 24 outputs: 12 accumulators, 3 panel vectors, 1 broadcast — the 16 AVX registers.
+    @inline(__always)
+    static func tile4(
+        w: UnsafeRawPointer, x: UnsafePointer<Float>, ldx: Int, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int, load: Bool
+    ) {
+        let c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc
+        var a00 = vector(c, 0, load), a01 = vector(c, 1, load), a02 = vector(c, 2, load)
+        var a10 = vector(c1, 0, load), a11 = vector(c1, 1, load), a12 = vector(c1, 2, load)
+        var a20 = vector(c2, 0, load), a21 = vector(c2, 1, load), a22 = vector(c2, 2, load)
+        var a30 = vector(c3, 0, load), a31 = vector(c3, 1, load), a32 = vector(c3, 2, load)
+        let x1 = x + ldx, x2 = x + 2 * ldx, x3 = x + 3 * ldx
+        var column = w
+        for k in 0..<depth {
+            let w0 = column.load(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let w1 = column.load(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let w2 = column.load(fromByteOffset: 64, as: SIMD8<Float>.self)
+            let b0 = SIMD8<Float>(repeating: x[k])
+            a00 = a00.addingProduct(w0, b0); a01 = a01.addingProduct(w1, b0); a02 = a02.addingProduct(w2, b0)
+            let b1 = SIMD8<Float>(repeating: x1[k])
+            a10 = a10.addingProduct(w0, b1); a11 = a11.addingProduct(w1, b1); a12 = a12.addingProduct(w2, b1)
+            let b2 = SIMD8<Float>(repeating: x2[k])
+            a20 = a20.addingProduct(w0, b2); a21 = a21.addingProduct(w1, b2); a22 = a22.addingProduct(w2, b2)
+            let b3 = SIMD8<Float>(repeating: x3[k])
+            a30 = a30.addingProduct(w0, b3); a31 = a31.addingProduct(w1, b3); a32 = a32.addingProduct(w2, b3)
+            column += 96
+        }
+        put(a00, c, 0); put(a01, c, 1); put(a02, c, 2)
+        put(a10, c1, 0); put(a11, c1, 1); put(a12, c1, 2)
+        put(a20, c2, 0); put(a21, c2, 1); put(a22, c2, 2)
+        put(a30, c3, 0); put(a31, c3, 1); put(a32, c3, 2)
+    }
+
+    /// 2 rows × 24 outputs.
+    @inline(__always)
+    static func tile2(
+        w: UnsafeRawPointer, x: UnsafePointer<Float>, ldx: Int, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int, load: Bool
+    ) {
+        let c1 = c + ldc
+        var a00 = vector(c, 0, load), a01 = vector(c, 1, load), a02 = vector(c, 2, load)
+        var a10 = vector(c1, 0, load), a11 = vector(c1, 1, load), a12 = vector(c1, 2, load)
+        let x1 = x + ldx
+        var column = w
+        for k in 0..<depth {
+            let w0 = column.load(fromByteOffset: 0, as: SIMD8<Float>.self)
+            let w1 = column.load(fromByteOffset: 32, as: SIMD8<Float>.self)
+            let w2 = column.load(fromByteOffset: 64, as: SIMD8<Float>.self)
+            let b0 = SIMD8<Float>(repeating: x[k])
+            a00 = a00.addingProduct(w0, b0); a01 = a01.addingProduct(w1, b0); a02 = a02.addingProduct(w2, b0)
+            let b1 = SIMD8<Float>(repeating: x1[k])
+            a10 = a10.addingProduct(w0, b1); a11 = a11.addingProduct(w1, b1); a12 = a12.addingProduct(w2, b1)
+            column += 96
+        }
+        put(a00, c, 0); put(a01, c, 1); put(a02, c, 2)
+        put(a10, c1, 0); put(a11, c1, 1); put(a12, c1, 2)
+    }
+
+    /// 1 row × 24 outputs (batch-1 decode: bound by reading the panel).
+    @inline(__always)
+    static func tile1(w: UnsafeRawPointer, x: UnsafePointer<Float>, depth: Int, c: UnsafeMutablePointer<Float>, load: Bool) {
+        var a0 = vector(c, 0, load), a1 = vector(c, 1, load), a2 = vector(c, 2, load)
+        var column = w
+        for k in 0..<depth {
+            let b = SIMD8<Float>(repeating: x[k])
+            a0 = a0.addingProduct(column.load(fromByteOffset: 0, as: SIMD8<Float>.self), b)
+            a1 = a1.addingProduct(column.load(fromByteOffset: 32, as: SIMD8<Float>.self), b)
+            a2 = a2.addingProduct(column.load(fromByteOffset: 64, as: SIMD8<Float>.self), b)
+            column += 96
+        }
+        put(a0, c, 0); put(a1, c, 1); put(a2, c, 2)
+    }
+}
