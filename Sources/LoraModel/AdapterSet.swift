@@ -34,8 +34,8 @@ public struct AdapterSet: ProjectionAdapter {
         /// Every A for the projections of this slot, stacked (R × in).
         let stackedA: PanelMatrix
         /// Per projection: its first output row in the fused output, its first row in `stackedA`, and its
-        /// scaled `B_cat` stored transposed (R_m × out), the layout `LowRankUpdate` streams.
-        let parts: [(outputOffset: Int, rankOffset: Int, bt: Matrix)]
+        /// scaled `B_cat` (out × R_m) in panels, so the second product runs on the same kernel as the base.
+        let parts: [(outputOffset: Int, rankOffset: Int, b: PanelMatrix)]
     }
 
     /// The adapters, in the order given.
@@ -98,7 +98,7 @@ public struct AdapterSet: ProjectionAdapter {
                 let index = layer * FusedLinear.allCases.count + slot.rawValue
                 guard touched[index], let built = Self.stack(entries, layer: layer, slot: slot, config: c) else { continue }
                 unmergedSlots[index] = built
-                extra += built.stackedA.byteCount + built.parts.reduce(0) { $0 + $1.bt.byteCount }
+                extra += built.stackedA.byteCount + built.parts.reduce(0) { $0 + $1.b.byteCount }
             }
         }
         if useMerged {
@@ -135,9 +135,9 @@ public struct AdapterSet: ProjectionAdapter {
             guard let t = tmp.baseAddress else { return }
             // t (T × R) = x · A_catᵀ, then y[:, offset..] += t[:, rankOffset..] · B_catᵀ per projection.
             Linear.apply(pieces.stackedA, x: x, ldx: ldx, rows: rows, y: t, ldy: rank)
-            for part in pieces.parts {
-                LowRankUpdate.accumulate(part.bt, t: t + part.rankOffset, ldt: rank, rows: rows, y: y + part.outputOffset, ldy: ldy)
-            }
+            PanelGEMM.multiply(
+                each: pieces.parts.map { .init($0.b, x: t + $0.rankOffset, ldx: rank, y: y + $0.outputOffset, ldy: ldy) },
+                rows: rows, accumulate: true)
         }
     }
 }
@@ -157,7 +157,7 @@ extension AdapterSet {
         let inDim = blocks[0].weights.a.cols
         let totalRank = blocks.reduce(0) { $0 + $1.weights.rank }
         let stackedA = Matrix(rows: totalRank, cols: inDim)
-        var parts: [(outputOffset: Int, rankOffset: Int, bt: Matrix)] = []
+        var parts: [(outputOffset: Int, rankOffset: Int, b: PanelMatrix)] = []
         var row = 0
         for module in slot.modules {
             let mine = blocks.filter { $0.module == module }
@@ -165,20 +165,20 @@ extension AdapterSet {
             let rankOffset = row
             let moduleRank = mine.reduce(0) { $0 + $1.weights.rank }
             let out = module.shape(c).out
-            // Bt (R_m × out): row j of the block is column j of the adapter's B, times its scale.
-            let bt = Matrix(rows: moduleRank, cols: out)
+            // B_cat (out × R_m): the adapters' B side by side, each times its scale.
+            let bCat = Matrix(rows: out, cols: moduleRank)
             var col = 0
             for block in mine {
                 let r = block.weights.rank
                 (stackedA.pointer + row * inDim).update(from: block.weights.a.pointer, count: r * inDim)
                 for o in 0..<out {
                     let src = block.weights.b.pointer + o * r
-                    for j in 0..<r { bt.pointer[(col + j) * out + o] = block.scale * src[j] }
+                    for j in 0..<r { bCat[o, col + j] = block.scale * src[j] }
                 }
                 row += r
                 col += r
             }
-            parts.append((module.fusedRowOffset(c), rankOffset, bt))
+            parts.append((module.fusedRowOffset(c), rankOffset, PanelMatrix(packing: bCat)))
         }
         return UnmergedSlot(stackedA: PanelMatrix(packing: stackedA), parts: parts)
     }
@@ -186,16 +186,23 @@ extension AdapterSet {
     /// `W + Σ B_cat · A_cat` per projection of the slot, as a new matrix.
     static func merge(base: PanelMatrix, _ pieces: UnmergedSlot) -> PanelMatrix {
         let out = PanelMatrix(copying: base)
-        let inDim = base.cols
+        let inDim = base.cols, w = PanelMatrix.width
         let stackedA = pieces.stackedA.unpacked()
         for part in pieces.parts {
-            // delta (out × in) = B_cat (out × R_m) · A_cat (R_m × in), with B_cat = Btᵀ; then W[rows] += delta.
-            let delta = Matrix(rows: part.bt.cols, cols: inDim)
-            BLAS.sgemm(
-                transA: true, transB: false, m: part.bt.cols, n: inDim, k: part.bt.rows, alpha: 1,
-                a: part.bt.pointer, lda: part.bt.cols, b: stackedA.pointer + part.rankOffset * inDim, ldb: inDim,
-                beta: 0, c: delta.pointer, ldc: inDim)
-            out.add(rowMajor: delta.pointer, ld: inDim, firstRow: part.outputOffset, count: delta.rows)
+            let rank = part.b.cols, rows = part.b.rows
+            // B_cat (rows × R_m) = Btᵀ, padded with zero rows to the panels the projection overlaps.
+            let firstPanel = part.outputOffset / w
+            let panelRows = ((part.outputOffset + rows + w - 1) / w - firstPanel) * w
+            let lead = part.outputOffset - firstPanel * w
+            let padded = Matrix(rows: panelRows, cols: rank)
+            for o in 0..<rows { part.b.copyRow(o, to: padded.row(lead + o)) }
+            // A_catᵀ (in × R_m) for this projection's rows of A_cat.
+            let aTransposed = Matrix(rows: inDim, cols: rank)
+            for r in 0..<rank {
+                let src = stackedA.row(part.rankOffset + r)
+                for k in 0..<inDim { aTransposed[k, r] = src[k] }
+            }
+            PanelGEMM.addProduct(into: out, firstPanel: firstPanel, b: PanelMatrix(packing: padded), aTransposed: aTransposed.pointer)
         }
         return out
     }

@@ -20,7 +20,13 @@ public final class FloatBuffer: @unchecked Sendable {
     static let hugePageSize = 2 << 20
 
     /// Allocates `count` floats, zero-filled.
-    public init(count: Int) {
+    public convenience init(count: Int) {
+        self.init(uninitializedCount: count)
+        pointer.initialize(repeating: 0, count: max(count, 1))
+    }
+
+    /// Allocates `count` floats the caller initializes before anything reads them.
+    private init(uninitializedCount count: Int) {
         precondition(count >= 0, "FloatBuffer count must be non-negative")
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride
@@ -33,7 +39,6 @@ public final class FloatBuffer: @unchecked Sendable {
         }
         #endif
         pointer = raw.bindMemory(to: Float.self, capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
         owner = nil
     }
 
@@ -45,10 +50,18 @@ public final class FloatBuffer: @unchecked Sendable {
         }
     }
 
-    /// A private copy of `other` (for example to move mapped file data into huge-page memory).
+    /// A private copy of `other` (for example to move mapped file data into huge-page memory, or to start a
+    /// merged adapter weight). Large copies are split over the cores: the page faults of fresh memory (the
+    /// kernel zeroes every page) cost more than the copy itself.
     public convenience init(copying other: FloatBuffer) {
-        self.init(count: other.count)
-        pointer.update(from: other.pointer, count: other.count)
+        self.init(uninitializedCount: other.count)
+        if other.count == 0 { pointer.initialize(to: 0); return }
+        let source = UncheckedSendableBox(UnsafePointer(other.pointer)), destination = UncheckedSendableBox(pointer)
+        let block = Self.hugePageSize / MemoryLayout<Float>.stride
+        ParallelFor.ranges(count: (other.count + block - 1) / block, grain: 4) { blocks in
+            let start = blocks.lowerBound * block, end = min(other.count, blocks.upperBound * block)
+            (destination.value + start).initialize(from: source.value + start, count: end - start)
+        }
     }
 
     /// Whether the floats live in memory owned by another object (a mapped file).

@@ -20,22 +20,67 @@ public enum PanelGEMM {
         _ weight: PanelMatrix, x: UnsafePointer<Float>, ldx: Int, rows: Int,
         y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool
     ) {
-        guard rows > 0, weight.rows > 0 else { return }
-        let depth = weight.cols
-        let chunks = max(1, (depth + depthBlock - 1) / depthBlock)
-        let panels = UncheckedSendableBox(UnsafePointer(weight.storage.pointer))
-        let xb = UncheckedSendableBox(x), yb = UncheckedSendableBox(y)
-        let outRows = weight.rows
-        ParallelFor.ranges(count: weight.panelCount, grain: 1) { band in
+        run([Job(weight, x: x, ldx: ldx, y: y, ldy: ldy, panelStride: PanelMatrix.width, accumulate: accumulate)], rows: rows)
+    }
+
+    /// One product of a `multiply(each:)` call.
+    public struct Product {
+        let weight: PanelMatrix
+        let x: UnsafePointer<Float>, ldx: Int
+        let y: UnsafeMutablePointer<Float>, ldy: Int
+        /// `y (+)= x·Wᵀ`, with the strides of `multiply`.
+        public init(_ weight: PanelMatrix, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
+            self.weight = weight
+            self.x = x
+            self.ldx = ldx
+            self.y = y
+            self.ldy = ldy
+        }
+    }
+
+    /// Several independent products over the same number of rows in one parallel section (the per-projection
+    /// B products of an unmerged LoRA delta: small, and each hand-off to the workers costs microseconds).
+    public static func multiply(each products: [Product], rows: Int, accumulate: Bool) {
+        run(products.map { Job($0.weight, x: $0.x, ldx: $0.ldx, y: $0.y, ldy: $0.ldy, panelStride: PanelMatrix.width, accumulate: accumulate) },
+            rows: rows)
+    }
+
+    /// Adds the product `B · A` into `target`'s panels `firstPanel ..< firstPanel + b.panelCount`: a LoRA delta
+    /// merged into a packed weight without a row-major detour. `b` (out × R) must fill whole panels (pad it
+    /// with zero rows); `aTransposed` is `Aᵀ` (in × R, row stride R) with in = `target.cols`.
+    public static func addProduct(
+        into target: PanelMatrix, firstPanel: Int, b: PanelMatrix, aTransposed: UnsafePointer<Float>
+    ) {
+        precondition(b.rows % PanelMatrix.width == 0 && firstPanel + b.panelCount <= target.panelCount,
+                     "addProduct needs whole panels inside the target")
+        // Row k of Aᵀ times panel i of B is column k of target panel firstPanel + i: y is the target's storage
+        // with 24-float rows and one panel's span between panels.
+        run([Job(b, x: aTransposed, ldx: b.cols, y: target.panel(firstPanel), ldy: PanelMatrix.width,
+                 panelStride: target.cols * PanelMatrix.width, accumulate: true)],
+            rows: target.cols)
+    }
+
+    /// Runs every job's panels for `rows` rows, the panels of all jobs split over the workers.
+    private static func run(_ jobs: [Job], rows: Int) {
+        guard rows > 0 else { return }
+        var starts: [Int] = []
+        var total = 0
+        for job in jobs {
+            starts.append(total)
+            total += job.panelCount
+        }
+        guard total > 0 else { return }
+        ParallelFor.ranges(count: total, grain: 1) { band in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: rowBlock * PanelMatrix.width) { temp in
                 guard let tempBase = temp.baseAddress else { return }
-                let job = Job(
-                    panels: panels.value, depth: depth, chunks: chunks, outRows: outRows, x: xb.value, ldx: ldx,
-                    y: yb.value, ldy: ldy, accumulate: accumulate, temp: tempBase)
                 var first = 0
                 while first < rows {
                     let count = min(rowBlock, rows - first)
-                    for p in band { job.run(panel: p, firstRow: first, rowCount: count) }
+                    var j = 0
+                    for g in band {
+                        while g >= starts[j] + jobs[j].panelCount { j += 1 }
+                        jobs[j].run(panel: g - starts[j], firstRow: first, rowCount: count, temp: tempBase)
+                    }
                     first += count
                 }
             }
@@ -43,8 +88,8 @@ public enum PanelGEMM {
     }
 }
 
-/// One call's operands; `run` computes one panel for one block of rows.
-private struct Job {
+/// One product's operands; `run` computes one panel for one block of rows.
+private struct Job: @unchecked Sendable {
     let panels: UnsafePointer<Float>
     let depth: Int
     let chunks: Int
@@ -53,15 +98,31 @@ private struct Job {
     let ldx: Int
     let y: UnsafeMutablePointer<Float>
     let ldy: Int
+    /// Distance in y between the first columns of consecutive panels (`width` for a row-major y).
+    let panelStride: Int
     let accumulate: Bool
-    let temp: UnsafeMutablePointer<Float>
 
     static let width = PanelMatrix.width
 
-    func run(panel p: Int, firstRow: Int, rowCount: Int) {
+    init(_ weight: PanelMatrix, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int, panelStride: Int, accumulate: Bool) {
+        panels = UnsafePointer(weight.storage.pointer)
+        depth = weight.cols
+        chunks = max(1, (weight.cols + PanelGEMM.depthBlock - 1) / PanelGEMM.depthBlock)
+        outRows = weight.rows
+        self.x = x
+        self.ldx = ldx
+        self.y = y
+        self.ldy = ldy
+        self.panelStride = panelStride
+        self.accumulate = accumulate
+    }
+
+    var panelCount: Int { (outRows + Self.width - 1) / Self.width }
+
+    func run(panel p: Int, firstRow: Int, rowCount: Int, temp: UnsafeMutablePointer<Float>) {
         let w = Self.width
-        let firstCol = p * w
-        let valid = min(w, outRows - firstCol)
+        let valid = min(w, outRows - p * w)
+        let firstCol = p * panelStride
         // A partial last panel, and `y +=`, compute into a zeroed full-width scratch tile first: the padding
         // columns have somewhere to go, and the sum over k is formed before it meets the value already in y
         // (adding thousands of small terms one by one onto a large residual would lose precision).

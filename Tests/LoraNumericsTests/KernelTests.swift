@@ -169,25 +169,6 @@ struct KernelTests {
         }
     }
 
-    @Test(arguments: [1, 3, 16, 17, 40])
-    func lowRankUpdateMatchesPlainProduct(rows: Int) {
-        let rank = 12, out = 70, ldt = 20, ldy = 90
-        let bt = Matrix(rows: rank, cols: out, storage: FloatBuffer(Self.random(rank * out, seed: 10)))
-        let t = Self.random(rows * ldt, seed: 11)
-        var y = Self.random(rows * ldy, seed: 12)
-        let before = y
-        LowRankUpdate.accumulate(bt, t: t, ldt: ldt, rows: rows, y: &y, ldy: ldy)
-        var worst = 0.0
-        for i in 0..<rows {
-            for o in 0..<ldy {
-                var expected = Double(before[i * ldy + o])
-                if o < out { for r in 0..<rank { expected += Double(t[i * ldt + r]) * Double(bt[r, o]) } }
-                worst = max(worst, abs(expected - Double(y[i * ldy + o])))
-            }
-        }
-        #expect(worst < 1e-4, "largest difference \(worst)")
-    }
-
     @Test func workerPoolRunsEveryPartOnce() {
         let pool = WorkerPool.shared
         for round in 0..<200 {
