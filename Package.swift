@@ -87,11 +87,16 @@ let package = Package(
         ),
         // Locates ../shared/fixtures for every test target.
         .target(name: "LoraTestFixtures", path: "Tests/LoraTestFixtures"),
+        .target(name: "LoraModelTestSupport", dependencies: ["LoraModel", "LoraNumerics"], path: "Tests/LoraModelTestSupport"),
+        .target(
+            name: "LoraEngineTestSupport",
+            dependencies: ["LoraEngine", "LoraModel", "LoraTokenizer", "LoraTestFixtures", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/LoraEngineTestSupport"),
         .testTarget(name: "LoraNumericsTests", dependencies: ["LoraNumerics"]),
-        .testTarget(name: "LoraModelTests", dependencies: ["LoraModel", "LoraNumerics", "LoraTokenizer", "LoraTestFixtures"]),
+        .testTarget(name: "LoraModelTests", dependencies: ["LoraModel", "LoraNumerics", "LoraTokenizer", "LoraTestFixtures", "LoraModelTestSupport"]),
         .testTarget(name: "LoraTokenizerTests", dependencies: ["LoraTokenizer", "LoraTestFixtures"]),
         .testTarget(name: "LoradCLITests", dependencies: ["lorad", "LoraTestFixtures"]),
-        .testTarget(name: "LoraEngineTests", dependencies: ["LoraEngine", "LoraModel", "LoraTokenizer", "LoraTestFixtures", .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "LoraEngineTests", dependencies: ["LoraEngine", "LoraModel", "LoraTokenizer", "LoraTestFixtures", "LoraEngineTestSupport", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]
 )

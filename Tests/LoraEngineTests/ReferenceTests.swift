@@ -1,5 +1,6 @@
 import Foundation
 import LoraEngine
+import LoraEngineTestSupport
 import LoraModel
 import Testing
 

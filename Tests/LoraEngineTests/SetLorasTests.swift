@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import LoraEngine
+import LoraEngineTestSupport
 import LoraModel
 import Synchronization
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import LoraModel
+import LoraModelTestSupport
 import Testing
 
 /// Broken checkpoints and configs: each is refused with an error naming the tensor or key.

@@ -1,5 +1,6 @@
 import Foundation
 import LoraModel
+import LoraModelTestSupport
 import LoraNumerics
 import Testing
 

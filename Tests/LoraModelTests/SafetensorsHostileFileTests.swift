@@ -1,5 +1,6 @@
 import Foundation
 import LoraModel
+import LoraModelTestSupport
 import Testing
 
 /// Hostile and broken safetensors files: each gives its own error, never a crash or an out-of-bounds read.

@@ -1,16 +1,23 @@
 import Foundation
 
 /// Builds safetensors files byte by byte for tests, including deliberately broken ones.
-enum SafetensorsWriter {
-    struct Entry {
-        var name: String
-        var dtype: String = "F32"
-        var shape: [Int]
-        var values: [Float]
+public enum SafetensorsWriter {
+    /// One tensor of a written file.
+    public struct Entry {
+        public var name: String
+        public var dtype: String
+        public var shape: [Int]
+        public var values: [Float]
+        public init(name: String, dtype: String = "F32", shape: [Int], values: [Float]) {
+            self.name = name
+            self.dtype = dtype
+            self.shape = shape
+            self.values = values
+        }
     }
 
     /// A well-formed file from entries (F32 data, laid out in order).
-    static func file(_ entries: [Entry]) -> Data {
+    public static func file(_ entries: [Entry]) -> Data {
         var header: [String: Any] = [:]
         var data = Data()
         for e in entries {
@@ -22,7 +29,7 @@ enum SafetensorsWriter {
     }
 
     /// A file from a literal header and data section.
-    static func raw(headerJSON: Data, data: Data, declaredLength: UInt64? = nil) -> Data {
+    public static func raw(headerJSON: Data, data: Data, declaredLength: UInt64? = nil) -> Data {
         var out = Data()
         withUnsafeBytes(of: (declaredLength ?? UInt64(headerJSON.count)).littleEndian) { out.append(contentsOf: $0) }
         out.append(headerJSON)
@@ -31,7 +38,7 @@ enum SafetensorsWriter {
     }
 
     /// Writes `data` to a fresh temporary file and returns its path.
-    static func temporary(_ data: Data, name: String = "model.safetensors") throws -> String {
+    public static func temporary(_ data: Data, name: String = "model.safetensors") throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lorad-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let url = dir.appendingPathComponent(name)

@@ -4,11 +4,13 @@ import LoraNumerics
 
 /// A plain, obvious Llama forward in double precision over a whole sequence at once (no cache, no batching,
 /// no fused weights): the reference the fast path is checked against.
-struct NaiveLlama {
-    let model: LlamaModel
+public struct NaiveLlama {
+    public let model: LlamaModel
+
+    public init(model: LlamaModel) { self.model = model }
 
     /// Logits (V) for every position of `tokens`.
-    func logits(_ tokens: [Int32]) -> [[Double]] {
+    public func logits(_ tokens: [Int32]) -> [[Double]] {
         let c = model.config, w = model.weights
         let d = c.hiddenSize, dh = c.headDim, n = tokens.count
         func matrixRows(_ m: PanelMatrix, _ r0: Int, _ count: Int, _ x: [Double]) -> [Double] {

@@ -3,28 +3,29 @@ import Foundation
 import Logging
 import LoraEngine
 import LoraModel
+import LoraTestFixtures
 import LoraTokenizer
 import Synchronization
 
 /// stories260K with its tokenizer and adapters, loaded once.
-struct Stories: Sendable {
-    let model: LlamaModel
-    let tokenizer: Tokenizer
-    let dragon: LoraAdapter
-    let snow: LoraAdapter
+public struct Stories: Sendable {
+    public let model: LlamaModel
+    public let tokenizer: Tokenizer
+    public let dragon: LoraAdapter
+    public let snow: LoraAdapter
 
     static let loaded: Result<Stories, any Error> = Result {
-        let dir = Fixtures.model("stories260K")
+        let dir = FixtureLocation.model("stories260K")
         let model = try LlamaModel(directory: dir)
         return Stories(
             model: model, tokenizer: try Tokenizer(directory: dir),
-            dragon: try LoraAdapter(directory: Fixtures.adapter("stories260K", "dragon"), model: model.config, name: "dragon"),
-            snow: try LoraAdapter(directory: Fixtures.adapter("stories260K", "snow"), model: model.config, name: "snow"))
+            dragon: try LoraAdapter(directory: FixtureLocation.adapter("stories260K", "dragon"), model: model.config, name: "dragon"),
+            snow: try LoraAdapter(directory: FixtureLocation.adapter("stories260K", "snow"), model: model.config, name: "snow"))
     }
 
-    static func load() throws -> Stories { try loaded.get() }
+    public static func load() throws -> Stories { try loaded.get() }
 
-    func adapter(_ name: String) -> LoraAdapter? {
+    public func adapter(_ name: String) -> LoraAdapter? {
         switch name {
         case "dragon": return dragon
         case "snow": return snow
@@ -32,11 +33,11 @@ struct Stories: Sendable {
         }
     }
 
-    func entries(_ list: [(String, Float)]) -> [AdapterSet.Entry] {
+    public func entries(_ list: [(String, Float)]) -> [AdapterSet.Entry] {
         list.compactMap { name, scale in adapter(name).map { AdapterSet.Entry(adapter: $0, scale: scale) } }
     }
 
-    func engine(_ configuration: EngineConfiguration = EngineConfiguration(kvCacheTokens: 8192), adapters: [(String, Float)] = [], commitHook: CommitHook? = nil) throws -> Engine {
+    public func engine(_ configuration: EngineConfiguration = EngineConfiguration(kvCacheTokens: 8192), adapters: [(String, Float)] = [], commitHook: CommitHook? = nil) throws -> Engine {
         let set = adapters.isEmpty ? AdapterSet.none : try AdapterSet(entries(adapters), model: model, mode: configuration.loraMode)
         var logger = Logger(label: "test.engine")
         logger.logLevel = .critical
@@ -45,30 +46,30 @@ struct Stories: Sendable {
 }
 
 /// Everything a job reported, in order.
-struct JobRecord: Sendable {
-    var startedEpoch: UInt64?
-    var startedAt: UInt64?
-    var tokens: [Int32] = []
-    var text = ""
-    var logprobs: [Float] = []
-    var summary: JobSummary?
-    var finishedAt: UInt64?
+public struct JobRecord: Sendable {
+    public var startedEpoch: UInt64?
+    public var startedAt: UInt64?
+    public var tokens: [Int32] = []
+    public var text = ""
+    public var logprobs: [Float] = []
+    public var summary: JobSummary?
+    public var finishedAt: UInt64?
     /// Events that broke the order (tokens before started, anything after finished, two starts).
-    var outOfOrder = 0
+    public var outOfOrder = 0
 }
 
 /// Collects events from any number of jobs; tests wait on it.
-final class EventLog: Sendable {
-    let records = Mutex<[JobID: JobRecord]>([:])
+public final class EventLog: Sendable {
+    public let records = Mutex<[JobID: JobRecord]>([:])
     private let finishedSignal = DispatchSemaphore(value: 0)
     /// Called with every event after it is recorded (tests that act on events).
-    let onEvent: (@Sendable (JobEvent) -> Void)?
+    public let onEvent: (@Sendable (JobEvent) -> Void)?
 
-    init(onEvent: (@Sendable (JobEvent) -> Void)? = nil) { self.onEvent = onEvent }
+    public init(onEvent: (@Sendable (JobEvent) -> Void)? = nil) { self.onEvent = onEvent }
 
-    var sink: JobSink { { [self] event in self.record(event) } }
+    public var sink: JobSink { { [self] event in self.record(event) } }
 
-    func record(_ event: JobEvent) {
+    public func record(_ event: JobEvent) {
         let now = DispatchTime.now().uptimeNanoseconds
         var finished = false
         records.withLock { all in
@@ -100,16 +101,16 @@ final class EventLog: Sendable {
     }
 
     /// Waits for `count` finished events; false on timeout.
-    func waitFinished(_ count: Int, seconds: Double = 30) -> Bool {
+    public func waitFinished(_ count: Int, seconds: Double = 30) -> Bool {
         for _ in 0..<count where finishedSignal.wait(timeout: .now() + seconds) == .timedOut { return false }
         return true
     }
 
-    subscript(id: JobID) -> JobRecord? { records.withLock { $0[id] } }
+    public subscript(id: JobID) -> JobRecord? { records.withLock { $0[id] } }
 }
 
 /// Polls `condition` until it holds or `seconds` pass.
-func eventually(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+public func eventually(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
     let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
     while DispatchTime.now().uptimeNanoseconds < deadline {
         if condition() { return true }
@@ -119,21 +120,21 @@ func eventually(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
 }
 
 /// Runs `request` alone on a fresh engine with `adapters`; returns its record.
-func runAlone(_ stories: Stories, _ request: GenerationRequest, adapters: [(String, Float)]) throws -> JobRecord {
+public func runAlone(_ stories: Stories, _ request: GenerationRequest, adapters: [(String, Float)]) throws -> JobRecord {
     let engine = try stories.engine(adapters: adapters)
     defer { engine.shutdown() }
     return try runOne(engine, request)
 }
 
 /// Runs `request` on `engine` and waits for it.
-func runOne(_ engine: Engine, _ request: GenerationRequest) throws -> JobRecord {
+public func runOne(_ engine: Engine, _ request: GenerationRequest) throws -> JobRecord {
     let log = EventLog()
     let id = try engine.submit(request, sink: log.sink)
     guard log.waitFinished(1), let record = log[id] else { throw TestFailure("job \(id) did not finish") }
     return record
 }
 
-struct TestFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
+public struct TestFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
 }
