@@ -134,7 +134,7 @@ public struct AdapterSet: ProjectionAdapter {
         withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * rank) { tmp in
             guard let t = tmp.baseAddress else { return }
             // t (T × R) = x · A_catᵀ, then y[:, offset..] += t[:, rankOffset..] · B_catᵀ per projection.
-            Linear.apply(pieces.stackedA, x: x, ldx: ldx, rows: rows, y: t, ldy: rank)
+            PanelGEMM.multiply(pieces.stackedA, x: x, ldx: ldx, rows: rows, y: t, ldy: rank)
             PanelGEMM.multiply(
                 each: pieces.parts.map { .init($0.b, x: t + $0.rankOffset, ldx: rank, y: y + $0.outputOffset, ldy: ldy) },
                 rows: rows, accumulate: true)
@@ -187,7 +187,6 @@ extension AdapterSet {
     static func merge(base: PanelMatrix, _ pieces: UnmergedSlot) -> PanelMatrix {
         let out = PanelMatrix(copying: base)
         let inDim = base.cols, w = PanelMatrix.width
-        let stackedA = pieces.stackedA.unpacked()
         for part in pieces.parts {
             let rank = part.b.cols, rows = part.b.rows
             // B_cat (rows × R_m) = Btᵀ, padded with zero rows to the panels the projection overlaps.
@@ -198,9 +197,8 @@ extension AdapterSet {
             for o in 0..<rows { part.b.copyRow(o, to: padded.row(lead + o)) }
             // A_catᵀ (in × R_m) for this projection's rows of A_cat.
             let aTransposed = Matrix(rows: inDim, cols: rank)
-            for r in 0..<rank {
-                let src = stackedA.row(part.rankOffset + r)
-                for k in 0..<inDim { aTransposed[k, r] = src[k] }
+            for k in 0..<inDim {
+                for r in 0..<rank { aTransposed[k, r] = pieces.stackedA[part.rankOffset + r, k] }
             }
             PanelGEMM.addProduct(into: out, firstPanel: firstPanel, b: PanelMatrix(packing: padded), aTransposed: aTransposed.pointer)
         }

@@ -105,7 +105,7 @@ public struct LlamaModel: Sendable {
             }
         }
         let logits = Matrix(rows: logitRows, cols: c.vocabSize)
-        Linear.apply(weights.lmHead, x: xn, ldx: d, rows: logitRows, y: logits.pointer, ldy: c.vocabSize)
+        PanelGEMM.multiply(weights.lmHead, x: xn, ldx: d, rows: logitRows, y: logits.pointer, ldy: c.vocabSize)
         return logits
     }
 
@@ -116,7 +116,7 @@ public struct LlamaModel: Sendable {
         x: UnsafePointer<Float>, ldx: Int, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool
     ) {
         let weight = adapters?.mergedWeight(layer: layer, slot: slot) ?? layerWeights.weight(slot)
-        Linear.apply(weight, x: x, ldx: ldx, rows: rows, y: y, ldy: ldy, accumulate: accumulate)
+        PanelGEMM.multiply(weight, x: x, ldx: ldx, rows: rows, y: y, ldy: ldy, accumulate: accumulate)
         adapters?.addDelta(layer: layer, slot: slot, x: x, ldx: ldx, rows: rows, y: y, ldy: ldy)
     }
 

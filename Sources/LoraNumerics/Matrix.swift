@@ -1,6 +1,7 @@
 /// A row-major matrix of `Float`s (rows × cols) backed by a `FloatBuffer`.
 ///
-/// Linear weights are stored as Hugging Face stores them: (out, in), so `y = x · Wᵀ`.
+/// Row-major, as Hugging Face stores tensors (adapter matrices, embeddings, scratch); linear weights are packed
+/// into `PanelMatrix` for the kernel.
 public struct Matrix: Sendable {
     /// Number of rows.
     public let rows: Int

@@ -1,4 +1,5 @@
-/// `y (T×out) = x (T×in) · Wᵀ` over a `PanelMatrix`, for any number of rows T.
+/// The linear layers: `y (T×out) = x (T×in) · Wᵀ` over a `PanelMatrix`, for any number of rows T — one decode
+/// token or a 512-token prefill chunk alike, every new token of a ragged batch in one call.
 ///
 /// An outer-product micro-kernel in the manner of BLIS: for each input index k it loads one panel column (24
 /// outputs, three SIMD8 vectors) and multiplies it by 4 broadcast input values into 12 accumulators: 7 loads
@@ -18,7 +19,7 @@ public enum PanelGEMM {
     /// `y = x·Wᵀ` (or `y += x·Wᵀ` when `accumulate`). `x` has row stride `ldx`, `y` row stride `ldy`.
     public static func multiply(
         _ weight: PanelMatrix, x: UnsafePointer<Float>, ldx: Int, rows: Int,
-        y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool
+        y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool = false
     ) {
         run([Job(weight, x: x, ldx: ldx, y: y, ldy: ldy, panelStride: PanelMatrix.width, accumulate: accumulate)], rows: rows)
     }
@@ -60,26 +61,24 @@ public enum PanelGEMM {
             rows: target.cols)
     }
 
-    /// Runs every job's panels for `rows` rows, the panels of all jobs split over the workers.
+    /// Runs every job's panels for `rows` rows, the panels of all jobs (numbered one after another) split over
+    /// the workers.
     private static func run(_ jobs: [Job], rows: Int) {
-        guard rows > 0 else { return }
-        var starts: [Int] = []
-        var total = 0
-        for job in jobs {
-            starts.append(total)
-            total += job.panelCount
-        }
-        guard total > 0 else { return }
+        let total = jobs.reduce(0) { $0 + $1.panelCount }
+        guard rows > 0, total > 0 else { return }
         ParallelFor.ranges(count: total, grain: 1) { band in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: rowBlock * PanelMatrix.width) { temp in
                 guard let tempBase = temp.baseAddress else { return }
                 var first = 0
                 while first < rows {
                     let count = min(rowBlock, rows - first)
-                    var j = 0
+                    var j = 0, start = 0
                     for g in band {
-                        while g >= starts[j] + jobs[j].panelCount { j += 1 }
-                        jobs[j].run(panel: g - starts[j], firstRow: first, rowCount: count, temp: tempBase)
+                        while g >= start + jobs[j].panelCount {
+                            start += jobs[j].panelCount
+                            j += 1
+                        }
+                        jobs[j].run(panel: g - start, firstRow: first, rowCount: count, temp: tempBase)
                     }
                     first += count
                 }

@@ -55,25 +55,12 @@ public struct PanelMatrix: Sendable {
 
     /// Writes rows `firstRow ..< firstRow + count` from a row-major block with row stride `ld`.
     public func store(rowMajor source: UnsafePointer<Float>, ld: Int, firstRow: Int, count: Int) {
-        transfer(source, ld: ld, firstRow: firstRow, count: count) { $0 = $1 }
-    }
-
-    /// Adds a row-major block (row stride `ld`) into rows `firstRow ..< firstRow + count`.
-    public func add(rowMajor delta: UnsafePointer<Float>, ld: Int, firstRow: Int, count: Int) {
-        transfer(delta, ld: ld, firstRow: firstRow, count: count) { $0 += $1 }
-    }
-
-    @inline(__always)
-    private func transfer(
-        _ source: UnsafePointer<Float>, ld: Int, firstRow: Int, count: Int, _ combine: (inout Float, Float) -> Void
-    ) {
         precondition(firstRow >= 0 && count >= 0 && firstRow + count <= rows, "PanelMatrix rows out of range")
-        let w = Self.width
         for r in 0..<count {
             let o = firstRow + r
-            let base = panel(o / w) + o % w
+            let base = panel(o / Self.width) + o % Self.width
             let row = source + r * ld
-            for k in 0..<cols { combine(&base[k * w], row[k]) }
+            for k in 0..<cols { base[k * Self.width] = row[k] }
         }
     }
 

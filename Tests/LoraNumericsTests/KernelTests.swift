@@ -131,10 +131,10 @@ struct KernelTests {
             }
         }
         var y = [Float](repeating: 0.5, count: rows * outDim)
-        Linear.apply(w, x: x, ldx: inDim, rows: rows, y: &y, ldy: outDim, accumulate: true)
+        PanelGEMM.multiply(w, x: x, ldx: inDim, rows: rows, y: &y, ldy: outDim, accumulate: true)
         #expect(Self.maxDifference(y, expected.map { $0 + 0.5 }) < 1e-4 * Double(max(1, inDim / 100)))
         var assigned = [Float](repeating: .nan, count: rows * outDim)
-        Linear.apply(w, x: x, ldx: inDim, rows: rows, y: &assigned, ldy: outDim, accumulate: false)
+        PanelGEMM.multiply(w, x: x, ldx: inDim, rows: rows, y: &assigned, ldy: outDim, accumulate: false)
         #expect(Self.maxDifference(assigned, expected) < 1e-4 * Double(max(1, inDim / 100)))
     }
 
@@ -149,9 +149,6 @@ struct KernelTests {
         packed.copyRow(37, to: &row)
         #expect(row == Array(dense[(37 * cols)..<(38 * cols)]))
         #expect(packed[49, 12] == dense[49 * cols + 12])
-        packed.add(rowMajor: dense, ld: cols, firstRow: 10, count: 2)
-        // Rows 0 and 1 of `dense` were added into rows 10 and 11; row 12 is untouched.
-        #expect(packed[11, 3] == dense[11 * cols + 3] + dense[cols + 3] && packed[12, 3] == dense[12 * cols + 3])
     }
 
     @Test func linearRowsDoNotDependOnTheBatch() {
@@ -161,10 +158,10 @@ struct KernelTests {
         let w = dense.withUnsafeBufferPointer { PanelMatrix(packing: $0.baseAddress!, rows: outDim, cols: inDim) }
         let x = Self.random(100 * inDim, seed: 14)
         var alone = [Float](repeating: 0, count: outDim)
-        Linear.apply(w, x: Array(x[(5 * inDim)..<(6 * inDim)]), ldx: inDim, rows: 1, y: &alone, ldy: outDim)
+        PanelGEMM.multiply(w, x: Array(x[(5 * inDim)..<(6 * inDim)]), ldx: inDim, rows: 1, y: &alone, ldy: outDim)
         for rows in [2, 3, 4, 6, 7, 16, 64, 100] {
             var y = [Float](repeating: 0, count: rows * outDim)
-            Linear.apply(w, x: x, ldx: inDim, rows: rows, y: &y, ldy: outDim)
+            PanelGEMM.multiply(w, x: x, ldx: inDim, rows: rows, y: &y, ldy: outDim)
             if rows > 5 { #expect(Array(y[(5 * outDim)..<(6 * outDim)]) == alone, "row 5 of \(rows)") }
         }
     }
