@@ -60,7 +60,11 @@ struct DrainBarrier: Sendable {
         guard let head = requests.first else { return nil }
         if drain == nil {
             drain = Drain(
-                startedAt: now, deadline: head.timeoutNanos.map { now &+ $0 },
+                startedAt: now, deadline: head.timeoutNanos.map { timeout in
+                    // Saturate: a huge timeout must not wrap into a deadline in the past.
+                    let (sum, overflow) = now.addingReportingOverflow(timeout)
+                    return overflow ? .max : sum
+                },
                 mustFinish: live.filter { $0 < head.holdFrom })
         }
         guard var d = drain else { return nil }

@@ -58,9 +58,13 @@ extension Engine {
         wake.signal()
     }
 
+    /// `d` in nanoseconds, saturating: a timeout too large to represent waits as long as one can.
     static func nanoseconds(_ d: Duration) -> UInt64 {
         let (seconds, attoseconds) = d.components
         guard seconds >= 0 else { return 0 }
-        return UInt64(seconds) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return .max }
+        let (total, carry) = whole.addingReportingOverflow(UInt64(max(0, attoseconds) / 1_000_000_000))
+        return carry ? .max : total
     }
 }

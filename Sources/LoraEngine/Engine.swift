@@ -68,6 +68,7 @@ public final class Engine: Sendable {
         self.defaultSampling = defaultSampling
         self.logger = logger
         self.commitHook = commitHook
+        // `LlamaConfig.validate` keeps these below vocab_size, which fits 32 bits.
         let modelEos = model.config.eosTokenIds.map { Int32($0) }
         eosTokenIds = modelEos.isEmpty ? (tokenizer?.eosTokenIds ?? []) : modelEos
         var state = ControlState()

@@ -47,6 +47,8 @@ public enum ForwardError: Error, Equatable, CustomStringConvertible {
     case invalidPage(sequence: Int, page: Int32)
     /// The sequence would run past the model's context.
     case contextExceeded(sequence: Int, length: Int, maxPositions: Int)
+    /// A prompt needs at least one token.
+    case emptyPrompt
 
     public var description: String {
         switch self {
@@ -54,6 +56,7 @@ public enum ForwardError: Error, Equatable, CustomStringConvertible {
         case let .notEnoughPages(s, n, g): return "sequence \(s): needs \(n) KV pages, given \(g)"
         case let .invalidPage(s, p): return "sequence \(s): KV page \(p) is not in the pool"
         case let .contextExceeded(s, l, m): return "sequence \(s): length \(l) exceeds the model's context of \(m) positions"
+        case .emptyPrompt: return "the prompt is empty: give at least one token"
         }
     }
 }

@@ -36,6 +36,7 @@ public struct GreedyDecoder {
 
     /// Feeds `prompt` (one chunk, or chunks of `chunkSize`) then decodes `steps` greedy tokens.
     public func run(prompt: [Int32], steps: Int, chunkSize: Int? = nil) throws -> Result {
+        guard !prompt.isEmpty else { throw ForwardError.emptyPrompt }
         let length = prompt.count + steps
         // Checked before the cache is sized, so an absurd step count is an error rather than a huge allocation.
         guard length <= model.config.maxPositions else {

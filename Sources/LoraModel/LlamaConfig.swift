@@ -73,6 +73,28 @@ public struct LlamaConfig: Sendable, Equatable {
         guard ropeTheta.isFinite, ropeTheta > 0 else {
             throw ModelLoadError.unsupportedConfig(key: "rope_theta", value: "\(ropeTheta)", reason: "must be a positive number")
         }
+        // The largest weights must have a representable size, so a wrong config fails here, not in an allocation.
+        let largest: [(String, [Int])] = [
+            ("vocab_size", [vocabSize, hiddenSize]), ("intermediate_size", [2, intermediateSize, hiddenSize]),
+            ("num_attention_heads", [headCount + 2 * kvHeadCount, headDim, hiddenSize]),
+        ]
+        for (key, factors) in largest {
+            var product = 4  // bytes per f32
+            for f in factors {
+                let (next, overflow) = product.multipliedReportingOverflow(by: f)
+                guard !overflow else {
+                    throw ModelLoadError.unsupportedConfig(key: key, value: "\(factors)", reason: "the weights it implies are too large to hold")
+                }
+                product = next
+            }
+        }
+        guard vocabSize <= Int(Int32.max) else {
+            throw ModelLoadError.unsupportedConfig(key: "vocab_size", value: "\(vocabSize)", reason: "token ids are 32-bit")
+        }
+        for id in [bosTokenId].compactMap({ $0 }) + eosTokenIds where id < 0 || id >= vocabSize {
+            throw ModelLoadError.unsupportedConfig(
+                key: id == bosTokenId ? "bos_token_id" : "eos_token_id", value: "\(id)", reason: "must be a token id below vocab_size (\(vocabSize))")
+        }
     }
 
     /// The rotary embedding this configuration describes.

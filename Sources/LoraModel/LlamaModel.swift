@@ -93,13 +93,9 @@ public struct LlamaModel: Sendable {
         // Final norm and LM head for the requested rows only.
         var selected = 0
         for (s, chunk) in batch.enumerated() {
-            let rows: Range<Int>
-            switch chunk.logits {
-            case .none: continue
-            case .last: rows = (rowStart[s] + chunk.tokens.count - 1)..<(rowStart[s] + chunk.tokens.count)
-            case .all: rows = rowStart[s]..<(rowStart[s] + chunk.tokens.count)
-            }
-            for r in rows {
+            // The last `logitRowCount` rows of the chunk (none for an empty chunk).
+            let end = rowStart[s] + chunk.tokens.count
+            for r in (end - chunk.logitRowCount)..<end {
                 RMSNorm.apply(x: x + r * d, ldx: d, weight: weights.finalNorm.pointer, y: xn + selected * d, ldy: d, rows: 1, dim: d, eps: c.rmsNormEps)
                 selected += 1
             }

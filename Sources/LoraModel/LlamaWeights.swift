@@ -68,6 +68,7 @@ public struct LlamaWeights: Sendable {
     /// Reads every tensor `config` requires from `source`, checking names and shapes, and refuses tensors the
     /// config does not explain.
     public init(config: LlamaConfig, source: WeightSource) throws {
+        try config.validate()
         let d = config.hiddenSize
         // Mapped F32 tensors are copied: anonymous memory can use huge pages, which decode streams faster, and
         // the checkpoint file is not kept mapped.
@@ -76,11 +77,11 @@ public struct LlamaWeights: Sendable {
             try stacked([(name, rows)], cols: cols)
         }
         func stacked(_ parts: [(String, Int)], cols: Int) throws -> PanelMatrix {
-            let total = parts.reduce(0) { $0 + $1.1 }
-            let out = PanelMatrix(rows: total, cols: cols)
+            // Every part's shape is checked against the file before the packed matrix is allocated.
+            let tensors = try parts.map { try source.tensor($0.0, shape: [$0.1, cols]) }
+            let out = PanelMatrix(rows: parts.reduce(0) { $0 + $1.1 }, cols: cols)
             var row = 0
-            for (name, rows) in parts {
-                let t = try source.tensor(name, shape: [rows, cols])
+            for (t, (_, rows)) in zip(tensors, parts) {
                 out.store(rowMajor: t.pointer, ld: cols, firstRow: row, count: rows)
                 row += rows
             }

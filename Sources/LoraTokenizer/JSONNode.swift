@@ -35,6 +35,12 @@ struct JSONNode {
         return int
     }
 
+    /// A token id: an integer in 0...Int32.max.
+    func tokenIdValue() throws -> Int32 {
+        guard case .number(let number) = value, let id = Int32(exactly: number), id >= 0 else { throw wrongKind("a token id (0...\(Int32.max))") }
+        return id
+    }
+
     func boolValue() throws -> Bool {
         guard case .bool(let bool) = value else { throw wrongKind("true or false") }
         return bool

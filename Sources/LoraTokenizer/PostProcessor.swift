@@ -20,7 +20,7 @@ indirect enum PostProcessor: Sendable {
                         throw TokenizerError.tokenNotInVocab(file: node.file, component: "\(node.path).special_tokens",
                                                              token: name)
                     }
-                    items.append(try entry.required("ids").array().map { Int32(try $0.intValue()) })
+                    items.append(try entry.required("ids").array().map { try $0.tokenIdValue() })
                 } else if try item.optional("Sequence") != nil {
                     items.append(nil)
                 } else {

@@ -56,7 +56,7 @@ public final class Tokenizer: Sendable {
         var added: [AddedToken] = []
         for node in try root.optional("added_tokens")?.array() ?? [] {
             added.append(AddedToken(
-                id: Int32(try node.required("id").intValue()), content: try node.string("content"),
+                id: try node.required("id").tokenIdValue(), content: try node.string("content"),
                 special: try node.bool("special", default: false), singleWord: try node.bool("single_word", default: false),
                 lstrip: try node.bool("lstrip", default: false), rstrip: try node.bool("rstrip", default: false),
                 normalized: try node.bool("normalized", default: true)))

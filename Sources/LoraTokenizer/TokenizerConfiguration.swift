@@ -25,12 +25,12 @@ struct TokenizerConfiguration {
         let generationConfig = directory.appendingPathComponent("generation_config.json")
         if FileManager.default.fileExists(atPath: generationConfig.path) {
             let root = try JSONNode.parse(try readFile(generationConfig), file: generationConfig.path)
-            if let bos = try root.optional("bos_token_id") { config.generationBosId = Int32(try bos.intValue()) }
+            if let bos = try root.optional("bos_token_id") { config.generationBosId = try bos.tokenIdValue() }
             if let eos = try root.optional("eos_token_id") {
                 if eos.isArray {
-                    config.generationEosIds = try eos.array().map { Int32(try $0.intValue()) }
+                    config.generationEosIds = try eos.array().map { try $0.tokenIdValue() }
                 } else {
-                    config.generationEosIds = [Int32(try eos.intValue())]
+                    config.generationEosIds = [try eos.tokenIdValue()]
                 }
             }
         }

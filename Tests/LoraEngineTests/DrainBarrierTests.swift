@@ -31,6 +31,16 @@ import Testing
         #expect(b.holdFrom == nil, "held jobs proceed")
     }
 
+    @Test func hugeTimeoutsSaturateInsteadOfWrapping() {
+        #expect(Engine.nanoseconds(.seconds(Int64.max)) == .max)
+        #expect(Engine.nanoseconds(.milliseconds(1500)) == 1_500_000_000)
+        var b = DrainBarrier()
+        b.jobSubmitted(1)
+        b.enqueue(.init(id: 10, holdFrom: 2, timeoutNanos: .max, onTimeout: .abort))
+        #expect(b.poll(now: 1_000) == nil, "a deadline past the end of time is not in the past")
+        #expect(b.deadline == .max)
+    }
+
     @Test func cancelAtTheDeadlineThenCommits() {
         var b = DrainBarrier()
         for id: JobID in 1...3 { b.jobSubmitted(id) }

@@ -134,6 +134,26 @@ struct CheckpointLoadingTests {
         #expect(c.eosTokenIds == [2, 7] && c.bosTokenId == 1)
     }
 
+    @Test func stopIdsOutsideTheVocabularyAreRefused() throws {
+        #expect { _ = try LlamaConfig(directory: try Self.checkpoint(config: Self.config(["eos_token_id": 10]))) } throws: { error in
+            guard case ModelLoadError.unsupportedConfig("eos_token_id", "10", let reason) = error else { return false }
+            return reason.contains("vocab_size")
+        }
+    }
+
+    @Test func sizesTooLargeToHoldAreRefusedBeforeAllocating() throws {
+        #expect { _ = try LlamaConfig(directory: try Self.checkpoint(config: Self.config(["vocab_size": Int.max / 4]))) } throws: { error in
+            guard case ModelLoadError.unsupportedConfig("vocab_size", _, _) = error else { return false }
+            return true
+        }
+        // Representable but not what the file holds: a shape error naming the tensor, not an allocation.
+        let dir = try Self.checkpoint(config: Self.config(["intermediate_size": 1 << 30]))
+        #expect { _ = try LlamaModel(directory: dir) } throws: { error in
+            guard case ModelLoadError.wrongShape(let name, _, _) = error else { return false }
+            return name.contains("mlp.gate_proj")
+        }
+    }
+
     @Test func invalidConfigJSONIsReported() throws {
         #expect { _ = try LlamaConfig(configJSON: Data("{\"hidden_size\": \"big\"}".utf8)) } throws: { error in
             guard case ModelLoadError.invalidConfig(_, let reason) = error else { return false }

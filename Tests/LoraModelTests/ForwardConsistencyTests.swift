@@ -86,6 +86,27 @@ struct ForwardConsistencyTests {
         }
     }
 
+    @Test func emptyChunksGiveNoLogitRows() throws {
+        // An empty chunk asking for its last logits has none; the rows of the other chunks stay theirs.
+        let model = try LlamaModel(randomWeights: Self.config, seed: 15)
+        let a = Self.tokens(5, seed: 7), b = Self.tokens(2, seed: 8)
+        let cache = KVPagePool(config: model.config, pageSize: 4, tokens: 32)
+        let pa = try #require(cache.allocate(2)), pb = try #require(cache.allocate(1)), pe = try #require(cache.allocate(1))
+        let batch = [
+            SequenceChunk(tokens: [], pages: pe, cachedLength: 0, logits: .last),
+            SequenceChunk(tokens: a, pages: pa, cachedLength: 0, logits: .last),
+            SequenceChunk(tokens: [], pages: pe, cachedLength: 0, logits: .all),
+            SequenceChunk(tokens: b, pages: pb, cachedLength: 0, logits: .last),
+        ]
+        let logits = try model.forward(batch, cache: cache, scratch: ForwardScratch())
+        #expect(logits.rows == 2)
+        for (row, prompt) in [a, b].enumerated() {
+            let alone = try Self.run(model, prompt, chunks: [prompt.count]).last!
+            #expect(Self.maxDifference([Array(UnsafeBufferPointer(start: logits.row(row), count: logits.cols))], [alone]) < 1e-5)
+        }
+        #expect(throws: ForwardError.emptyPrompt) { try GreedyDecoder(model: model).run(prompt: [], steps: 1) }
+    }
+
     @Test func invalidChunksAreRefusedBeforeComputing() throws {
         let model = try LlamaModel(randomWeights: Self.config, seed: 14)
         let cache = KVPagePool(config: model.config, pageSize: 4, pageCount: 2)

@@ -122,6 +122,13 @@ struct TokenizerFileTests {
         guard case .missingKey(_, _, "model") = noModel else { Issue.record("got \(noModel)"); return }
     }
 
+    @Test("a token id outside 32 bits is an error, not a crash")
+    func tokenIdOutOfRange() throws {
+        let added = #"[{"id":1099511627776,"content":"[M]","single_word":false,"lstrip":false,"rstrip":false,"normalized":false,"special":true}]"#
+        let error = try #require(Self.error(Self.json(added: added)))
+        #expect(error.description.contains("token id"), "got \(error)")
+    }
+
     @Test("an unreadable file")
     func unreadable() {
         #expect(throws: TokenizerError.self) { try Tokenizer(contentsOf: URL(fileURLWithPath: "/nonexistent/tokenizer.json")) }
