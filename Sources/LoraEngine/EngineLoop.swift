@@ -23,6 +23,8 @@ final class EngineLoop {
     private var epochViolations = 0
     /// Jobs admitted or removed from the queue since the last status publish (the busy counter).
     private var leftQueue = 0
+    /// The model's logits of the row being sampled, kept for its log-softmax (reused: one vocabulary per token).
+    private var rawLogits: [Float] = []
 
     init(engine: Engine, adapters: AdapterSet) {
         self.engine = engine
@@ -175,9 +177,10 @@ final class EngineLoop {
             let choices = UnsafeMutableBufferPointer(start: rowPointer, count: vocab)
             if job.prepared.logprobs {
                 // log-softmax of the chosen token over the model's logits, before penalties change them.
-                let raw = Array(choices)
+                rawLogits.removeAll(keepingCapacity: true)
+                rawLogits.append(contentsOf: choices)
                 let token = job.sampler.choose(choices)
-                let logprob = raw.withUnsafeBufferPointer { buffer in
+                let logprob = rawLogits.withUnsafeBufferPointer { buffer in
                     buffer.baseAddress.map { Softmax.logProbability(of: Int(token), in: $0, vocab) } ?? 0
                 }
                 emit(&job, token: token, logprob: logprob, now: now)

@@ -19,7 +19,7 @@ public struct Sampler: Sendable {
 
     /// Records a generated token (call after every choice).
     public mutating func accept(_ token: Int32) {
-        generatedCounts[token, default: 0] += 1
+        if parameters.presencePenalty != 0 || parameters.frequencyPenalty != 0 { generatedCounts[token, default: 0] += 1 }
         if parameters.repetitionPenalty != 1 { seen.insert(token) }
     }
 

@@ -100,7 +100,8 @@ public struct LlamaModel: Sendable {
                 selected += 1
             }
         }
-        let logits = Matrix(rows: logitRows, cols: c.vocabSize)
+        // Every element is written by the LM head product.
+        let logits = Matrix(uninitializedRows: logitRows, cols: c.vocabSize)
         PanelGEMM.multiply(weights.lmHead, x: xn, ldx: d, rows: logitRows, y: logits.pointer, ldy: c.vocabSize)
         return logits
     }

@@ -25,8 +25,9 @@ public final class FloatBuffer: @unchecked Sendable {
         pointer.initialize(repeating: 0, count: max(count, 1))
     }
 
-    /// Allocates `count` floats the caller initializes before anything reads them.
-    private init(uninitializedCount count: Int) {
+    /// Allocates `count` floats whose values are undefined until the caller writes them: for outputs a kernel
+    /// overwrites entirely, where zero-filling first is a wasted pass over memory.
+    public init(uninitializedCount count: Int) {
         precondition(count >= 0, "FloatBuffer count must be non-negative")
         self.count = count
         let bytes = max(count, 1) * MemoryLayout<Float>.stride

@@ -17,6 +17,13 @@ public struct Matrix: Sendable {
         storage = FloatBuffer(count: rows * cols)
     }
 
+    /// A matrix whose elements are undefined until written (see `FloatBuffer(uninitializedCount:)`).
+    public init(uninitializedRows rows: Int, cols: Int) {
+        self.rows = rows
+        self.cols = cols
+        storage = FloatBuffer(uninitializedCount: rows * cols)
+    }
+
     /// Wraps existing storage, which must hold exactly `rows * cols` floats.
     public init(rows: Int, cols: Int, storage: FloatBuffer) {
         precondition(storage.count == rows * cols, "Matrix storage does not match its shape")

@@ -21,7 +21,10 @@ public enum PanelGEMM {
         _ weight: PanelMatrix, x: UnsafePointer<Float>, ldx: Int, rows: Int,
         y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool = false
     ) {
-        run([Job(weight, x: x, ldx: ldx, y: y, ldy: ldy, panelStride: PanelMatrix.width, accumulate: accumulate)], rows: rows)
+        // One product per layer call: no array, so the forward pass allocates nothing here.
+        withUnsafePointer(to: Job(weight, x: x, ldx: ldx, y: y, ldy: ldy, panelStride: PanelMatrix.width, accumulate: accumulate)) {
+            run(UnsafeBufferPointer(start: $0, count: 1), rows: rows)
+        }
     }
 
     /// One product of a `multiply(each:)` call.
@@ -42,8 +45,8 @@ public enum PanelGEMM {
     /// Several independent products over the same number of rows in one parallel section (the per-projection
     /// B products of an unmerged LoRA delta: small, and each hand-off to the workers costs microseconds).
     public static func multiply(each products: [Product], rows: Int, accumulate: Bool) {
-        run(products.map { Job($0.weight, x: $0.x, ldx: $0.ldx, y: $0.y, ldy: $0.ldy, panelStride: PanelMatrix.width, accumulate: accumulate) },
-            rows: rows)
+        let jobs = products.map { Job($0.weight, x: $0.x, ldx: $0.ldx, y: $0.y, ldy: $0.ldy, panelStride: PanelMatrix.width, accumulate: accumulate) }
+        jobs.withUnsafeBufferPointer { run($0, rows: rows) }
     }
 
     /// Adds the product `B · A` into `target`'s panels `firstPanel ..< firstPanel + b.panelCount`: a LoRA delta
@@ -56,17 +59,19 @@ public enum PanelGEMM {
                      "addProduct needs whole panels inside the target")
         // Row k of Aᵀ times panel i of B is column k of target panel firstPanel + i: y is the target's storage
         // with 24-float rows and one panel's span between panels.
-        run([Job(b, x: aTransposed, ldx: b.cols, y: target.panel(firstPanel), ldy: PanelMatrix.width,
-                 panelStride: target.cols * PanelMatrix.width, accumulate: true)],
-            rows: target.cols)
+        let job = Job(b, x: aTransposed, ldx: b.cols, y: target.panel(firstPanel), ldy: PanelMatrix.width,
+                      panelStride: target.cols * PanelMatrix.width, accumulate: true)
+        withUnsafePointer(to: job) { run(UnsafeBufferPointer(start: $0, count: 1), rows: target.cols) }
     }
 
     /// Runs every job's panels for `rows` rows, the panels of all jobs (numbered one after another) split over
     /// the workers.
-    private static func run(_ jobs: [Job], rows: Int) {
-        let total = jobs.reduce(0) { $0 + $1.panelCount }
+    private static func run(_ jobList: UnsafeBufferPointer<Job>, rows: Int) {
+        let total = jobList.reduce(0) { $0 + $1.panelCount }
         guard rows > 0, total > 0 else { return }
+        let shared = UncheckedSendableBox(jobList)
         ParallelFor.ranges(count: total, grain: 1) { band in
+            let jobs = shared.value
             withUnsafeTemporaryAllocation(of: Float.self, capacity: rowBlock * PanelMatrix.width) { temp in
                 guard let tempBase = temp.baseAddress else { return }
                 var first = 0

@@ -72,7 +72,7 @@ public final class WorkerPool: @unchecked Sendable {
             }
             escapable(0)
             for w in workers.prefix(parts - 1) {
-                while w.done.load(ordering: .acquiring) != ticket { spinHint() }
+                while w.done.load(ordering: .acquiring) != ticket {}
             }
             section = nil
         }
@@ -91,8 +91,6 @@ public final class WorkerPool: @unchecked Sendable {
                     if worker.ticket.load(ordering: .sequentiallyConsistent) == seen { worker.wake.wait() }
                     worker.sleeping.store(false, ordering: .sequentiallyConsistent)
                     spins = 0
-                } else {
-                    spinHint()
                 }
                 ticket = worker.ticket.load(ordering: .acquiring)
             }
@@ -101,17 +99,4 @@ public final class WorkerPool: @unchecked Sendable {
             worker.done.store(ticket, ordering: .releasing)
         }
     }
-
-    @inline(__always)
-    private func spinHint() {
-        #if arch(x86_64) || arch(i386)
-        _mm_pause_hint()
-        #endif
-    }
-}
-
-@inline(__always)
-private func _mm_pause_hint() {
-    // A compiler barrier is enough here; the loop body is an atomic load.
-    _ = 0
 }

@@ -89,24 +89,15 @@ struct GenerateCommand: ParsableCommand {
             }
             group.enter()
             let sink: JobSink = { event in
+                // The engine thread calls this for every token: the result grows in place.
                 results.withLock { all in
-                    var r = all[index] ?? JobResult()
                     switch event {
                     case .started: break
                     case let .tokens(_, ids, text, logprobs):
-                        r.tokens = (r.tokens ?? []) + ids
-                        r.text = (r.text ?? "") + text
-                        if let logprobs { r.logprobs = (r.logprobs ?? []) + logprobs }
+                        all[index, default: JobResult()].append(ids: ids, text: text, logprobs: logprobs)
                     case let .finished(_, summary):
-                        r.tokens = r.tokens ?? []
-                        r.text = r.text ?? ""
-                        r.finishReason = summary.finishReason.rawValue
-                        r.usage = .init(promptTokens: summary.promptTokens, completionTokens: summary.completionTokens)
-                        r.epoch = summary.epoch
-                        r.adapters = summary.adapters
-                        if request.logprobs, r.logprobs == nil { r.logprobs = [] }
+                        all[index, default: JobResult()].finish(summary, logprobsRequested: request.logprobs)
                     }
-                    all[index] = r
                 }
                 if case .finished = event { group.leave() }
             }
@@ -156,6 +147,27 @@ struct JobResult: Encodable {
     var adapters: [AdapterDescription]?
     var logprobs: [Float]?
     var error: String?
+
+    mutating func append(ids: [Int32], text piece: String, logprobs chosen: [Float]?) {
+        if tokens == nil { tokens = [] }
+        tokens?.append(contentsOf: ids)
+        if text == nil { text = "" }
+        text?.append(piece)
+        if let chosen {
+            if logprobs == nil { logprobs = [] }
+            logprobs?.append(contentsOf: chosen)
+        }
+    }
+
+    mutating func finish(_ summary: JobSummary, logprobsRequested: Bool) {
+        if tokens == nil { tokens = [] }
+        if text == nil { text = "" }
+        finishReason = summary.finishReason.rawValue
+        usage = .init(promptTokens: summary.promptTokens, completionTokens: summary.completionTokens)
+        epoch = summary.epoch
+        adapters = summary.adapters
+        if logprobsRequested, logprobs == nil { logprobs = [] }
+    }
 }
 
 /// One input line.
