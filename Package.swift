@@ -44,10 +44,7 @@ let package = Package(
         ),
         .target(
             name: "LoraModel",
-            dependencies: [
-                "LoraNumerics",
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            dependencies: ["LoraNumerics"]
         ),
         .target(
             name: "LoraTokenizer",

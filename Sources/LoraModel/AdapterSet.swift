@@ -45,7 +45,14 @@ public struct AdapterSet: ProjectionAdapter {
     /// Bytes this set holds beyond the base model and the adapters themselves.
     public let extraBytes: Int
 
-    private let fusedSlotCount = FusedLinear.allCases.count
+    /// Fused projections per layer: slot (layer, s) is stored at `layer · slotsPerLayer + s.rawValue`.
+    private static let slotsPerLayer = FusedLinear.allCases.count
+
+    private static func index(layer: Int, slot: FusedLinear) -> Int { layer * slotsPerLayer + slot.rawValue }
+
+    private static func base(_ model: LlamaModel, at index: Int) -> PanelMatrix {
+        model.weights.layers[index / slotsPerLayer].weight(FusedLinear.allCases[index % slotsPerLayer])
+    }
     private let merged: [PanelMatrix?]
     private let unmerged: [UnmergedSlot?]
 
@@ -77,12 +84,12 @@ public struct AdapterSet: ProjectionAdapter {
             }
         }
         self.entries = entries
-        let slotCount = c.layerCount * FusedLinear.allCases.count
+        let slotCount = c.layerCount * Self.slotsPerLayer
         // Which (layer, slot) pairs any adapter touches.
         var touched = [Bool](repeating: false, count: slotCount)
-        for e in entries { for key in e.adapter.modules.keys { touched[key.layer * FusedLinear.allCases.count + key.module.fusedSlot.rawValue] = true } }
+        for e in entries { for key in e.adapter.modules.keys { touched[Self.index(layer: key.layer, slot: key.module.fusedSlot)] = true } }
         let mergedBytes = (0..<slotCount).reduce(0) { sum, i in
-            touched[i] ? sum + model.weights.layers[i / FusedLinear.allCases.count].weight(FusedLinear.allCases[i % FusedLinear.allCases.count]).byteCount : sum
+            touched[i] ? sum + Self.base(model, at: i).byteCount : sum
         }
         let useMerged: Bool
         switch mode {
@@ -95,7 +102,7 @@ public struct AdapterSet: ProjectionAdapter {
         var extra = 0
         for layer in 0..<c.layerCount {
             for slot in FusedLinear.allCases {
-                let index = layer * FusedLinear.allCases.count + slot.rawValue
+                let index = Self.index(layer: layer, slot: slot)
                 guard touched[index], let built = Self.stack(entries, layer: layer, slot: slot, config: c) else { continue }
                 unmergedSlots[index] = built
                 extra += built.stackedA.byteCount + built.parts.reduce(0) { $0 + $1.b.byteCount }
@@ -105,8 +112,7 @@ public struct AdapterSet: ProjectionAdapter {
             var mergedSlots = [PanelMatrix?](repeating: nil, count: slotCount)
             for index in 0..<slotCount {
                 guard let pieces = unmergedSlots[index] else { continue }
-                let base = model.weights.layers[index / FusedLinear.allCases.count].weight(FusedLinear.allCases[index % FusedLinear.allCases.count])
-                mergedSlots[index] = Self.merge(base: base, pieces)
+                mergedSlots[index] = Self.merge(base: Self.base(model, at: index), pieces)
             }
             merged = mergedSlots
             unmerged = []
@@ -125,11 +131,11 @@ public struct AdapterSet: ProjectionAdapter {
 
     public func mergedWeight(layer: Int, slot: FusedLinear) -> PanelMatrix? {
         guard !merged.isEmpty else { return nil }
-        return merged[layer * fusedSlotCount + slot.rawValue]
+        return merged[Self.index(layer: layer, slot: slot)]
     }
 
     public func addDelta(layer: Int, slot: FusedLinear, x: UnsafePointer<Float>, ldx: Int, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
-        guard !unmerged.isEmpty, let pieces = unmerged[layer * fusedSlotCount + slot.rawValue] else { return }
+        guard !unmerged.isEmpty, let pieces = unmerged[Self.index(layer: layer, slot: slot)] else { return }
         let rank = pieces.stackedA.rows
         withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * rank) { tmp in
             guard let t = tmp.baseAddress else { return }

@@ -16,6 +16,11 @@ public struct LlamaLayerWeights: Sendable {
     /// `down_proj` (D, I).
     public let down: PanelMatrix
 
+    /// Bytes held by the layer.
+    public var byteCount: Int {
+        qkv.byteCount + o.byteCount + gateUp.byteCount + down.byteCount + inputNorm.byteCount + postNorm.byteCount
+    }
+
     /// The fused weight for `slot`.
     public func weight(_ slot: FusedLinear) -> PanelMatrix {
         switch slot {
@@ -55,14 +60,7 @@ public struct LlamaWeights: Sendable {
 
     /// Bytes of f32 weights a decode step reads (every matrix once; the embedding row lookup is negligible).
     public var decodeReadBytes: Int {
-        let perLayer = layers.reduce(0) { $0 + $1.qkv.byteCount + $1.o.byteCount + $1.gateUp.byteCount + $1.down.byteCount + 2 * $1.inputNorm.byteCount }
-        return perLayer + lmHead.byteCount + finalNorm.byteCount
-    }
-
-    /// Total distinct bytes held.
-    public var residentBytes: Int {
-        let layerBytes = layers.reduce(0) { $0 + $1.qkv.byteCount + $1.o.byteCount + $1.gateUp.byteCount + $1.down.byteCount + 2 * $1.inputNorm.byteCount }
-        return layerBytes + (untiedEmbedding?.byteCount ?? 0) + finalNorm.byteCount + lmHead.byteCount
+        layers.reduce(0) { $0 + $1.byteCount } + lmHead.byteCount + finalNorm.byteCount
     }
 
     /// Reads every tensor `config` requires from `source`, checking names and shapes, and refuses tensors the

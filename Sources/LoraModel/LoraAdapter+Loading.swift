@@ -102,7 +102,7 @@ extension LoraAdapter {
             let aMatrix = try matrix(file, a, rows: rank, cols: inDim, transposedAllowed: peft.fanInFanOut, path: path)
             let bMatrix = try matrix(file, b, rows: outDim, cols: rank, transposedAllowed: peft.fanInFanOut, path: path)
             let scaling = peft.useRSLoRA ? alpha / Double(rank).squareRoot() : alpha / Double(rank)
-            modules[key] = LoraModuleWeights(a: aMatrix, b: bMatrix, rank: rank, alpha: alpha, scaling: Float(scaling))
+            modules[key] = LoraModuleWeights(a: aMatrix, b: bMatrix, scaling: Float(scaling))
         }
         return modules
     }

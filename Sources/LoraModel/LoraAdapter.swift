@@ -28,19 +28,17 @@ public struct LoraModuleWeights: Sendable {
     public let a: Matrix
     /// B (out × r).
     public let b: Matrix
-    /// The module's rank (from `r` or `rank_pattern`).
-    public let rank: Int
-    /// The module's alpha (from `lora_alpha` or `alpha_pattern`).
-    public let alpha: Double
     /// `alpha / r`, or `alpha / √r` with rsLoRA; the user scale multiplies it.
     public let scaling: Float
 
+    /// The module's rank (from `r` or `rank_pattern`): the rows of A, which the loader checks against it.
+    public var rank: Int { a.rows }
+
     /// A module's pair; `scaling` is alpha/r (or alpha/√r) without the user scale.
-    public init(a: Matrix, b: Matrix, rank: Int, alpha: Double, scaling: Float) {
+    public init(a: Matrix, b: Matrix, scaling: Float) {
+        precondition(a.rows == b.cols, "LoRA A and B disagree on the rank")
         self.a = a
         self.b = b
-        self.rank = rank
-        self.alpha = alpha
         self.scaling = scaling
     }
 }

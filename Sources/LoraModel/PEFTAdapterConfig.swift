@@ -101,13 +101,13 @@ public struct PEFTAdapterConfig: Sendable, Equatable {
 
         let order = PatternKeyOrder(data: data)
         rankPattern = try reader.map("rank_pattern").map { key, value -> (key: String, value: Int) in
-            guard let n = value as? NSNumber, n.doubleValue == n.doubleValue.rounded(), n.intValue > 0 else {
+            guard !ConfigReader.isBool(value), let n = value as? NSNumber, n.doubleValue == n.doubleValue.rounded(), n.intValue > 0 else {
                 throw AdapterLoadError.badRankOrAlpha(path: path, key: "rank_pattern.\(key)", value: "\(value)")
             }
             return (key, n.intValue)
         }.sorted { order.position(of: $0.key, in: "rank_pattern") < order.position(of: $1.key, in: "rank_pattern") }
         alphaPattern = try reader.map("alpha_pattern").map { key, value -> (key: String, value: Double) in
-            guard let n = value as? NSNumber, n.doubleValue.isFinite else {
+            guard !ConfigReader.isBool(value), let n = value as? NSNumber, n.doubleValue.isFinite else {
                 throw AdapterLoadError.badRankOrAlpha(path: path, key: "alpha_pattern.\(key)", value: "\(value)")
             }
             return (key, n.doubleValue)
@@ -118,8 +118,10 @@ public struct PEFTAdapterConfig: Sendable, Equatable {
                 throw AdapterLoadError.invalidConfig(path: path, key: key, reason: "pattern key is not a valid regular expression")
             }
         }
-        if case .regex(let pattern) = targets, (try? NSRegularExpression(pattern: pattern)) == nil {
-            throw AdapterLoadError.invalidConfig(path: path, key: "target_modules", reason: "'\(pattern)' is not a valid regular expression")
+        for (key, selection) in [("target_modules", targets), ("exclude_modules", excludes)] {
+            if case .regex(let pattern) = selection, (try? NSRegularExpression(pattern: pattern)) == nil {
+                throw AdapterLoadError.invalidConfig(path: path, key: key, reason: "'\(pattern)' is not a valid regular expression")
+            }
         }
     }
 }

@@ -2,10 +2,6 @@ import Foundation
 
 /// The SwiGLU gate of the Llama MLP.
 public enum Activation {
-    /// `silu(x) = x · sigmoid(x)`.
-    @inlinable
-    public static func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
-
     /// For each of `rows` rows of `gateUp` (row stride `ld`, gate in columns `0..<dim`, up in `dim..<2·dim`),
     /// writes `silu(gate) · up` into `out` (row stride `ldo`). Vectorized with `FastExp`.
     public static func siluGate(

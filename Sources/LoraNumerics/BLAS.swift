@@ -40,23 +40,11 @@ public enum BLAS {
         }
     }
 
-    /// `cblas_sgemv` in row-major order: `y = alpha · op(A) · x + beta · y`, A is (m×n).
-    @inlinable
-    public static func sgemv(
-        trans: Bool, m: Int, n: Int, alpha: Float, a: UnsafePointer<Float>, lda: Int,
-        x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>
-    ) {
-        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
-    }
-
     /// `openblas_set_num_threads` (benchmarks measure OpenBLAS's own multi-threaded peak with it).
     public static func setThreadCount(_ n: Int) {
         _ = singleThreaded
         openblas_set_num_threads(Int32(n))
     }
-
-    /// `openblas_get_num_threads`.
-    public static var threadCount: Int { Int(openblas_get_num_threads()) }
 
     /// `openblas_get_config`: the build and core type OpenBLAS runs with.
     public static var configuration: String {

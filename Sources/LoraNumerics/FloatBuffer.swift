@@ -83,12 +83,6 @@ public final class FloatBuffer: @unchecked Sendable {
     /// The floats as an array (for tests and small results).
     public var array: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 
-    /// A read-only view of the floats.
-    public var buffer: UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: pointer, count: count) }
-
-    /// Sets every element to zero.
-    public func zero() { pointer.update(repeating: 0, count: count) }
-
     /// Bytes held.
     public var byteCount: Int { count * MemoryLayout<Float>.stride }
 }

@@ -11,17 +11,7 @@ public enum ParallelFor {
     /// large enough to pay for the hand-off. `grain` is the smallest range worth a thread.
     @inlinable
     public static func ranges(count: Int, grain: Int, _ body: (Range<Int>) -> Void) {
-        let parts = min(workerCount, max(1, count / max(grain, 1)))
-        if parts <= 1 {
-            body(0..<count)
-            return
-        }
-        // The ranges are disjoint and the call returns only when all are done.
-        WorkerPool.shared.run(parts: parts) { p in
-            let lo = count * p / parts
-            let hi = count * (p + 1) / parts
-            body(lo..<hi)
-        }
+        parts(count: count, grain: grain) { _, range in body(range) }
     }
 }
 
@@ -34,6 +24,7 @@ extension ParallelFor {
             body(0, 0..<count)
             return
         }
+        // The ranges are disjoint and the call returns only when all are done.
         WorkerPool.shared.run(parts: parts) { p in
             body(p, (count * p / parts)..<(count * (p + 1) / parts))
         }

@@ -26,24 +26,6 @@ public enum VectorOps {
         return sum
     }
 
-    /// y[i] += alpha · x[i] over `n` elements.
-    @inlinable
-    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        let rx = UnsafeRawPointer(x), ry = UnsafeMutableRawPointer(y)
-        let va = SIMD8<Float>(repeating: alpha)
-        var i = 0
-        while i + 8 <= n {
-            let o = i * 4
-            let v = ry.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self) + va * rx.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-            ry.storeBytes(of: v, toByteOffset: o, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < n {
-            y[i] += alpha * x[i]
-            i += 1
-        }
-    }
-
     /// Σ x[i]² over `n` elements, accumulated in f32 (as PyTorch does for an f32 tensor).
     @inlinable
     public static func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Float {

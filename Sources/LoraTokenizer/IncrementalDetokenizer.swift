@@ -38,11 +38,6 @@ public struct IncrementalDetokenizer: Sendable {
         return piece
     }
 
-    /// Adds several tokens; returns the text that is now final.
-    public mutating func append<S: Sequence>(contentsOf ids: S) -> String where S.Element == Int32 {
-        ids.reduce(into: "") { $0 += append($1) }
-    }
-
     /// Ends the stream: returns whatever is still held (with U+FFFD for incomplete characters, as `decode` does).
     public mutating func finish() -> String {
         defer {

@@ -86,8 +86,7 @@ public final class Tokenizer: Sendable {
         // Resolve BOS / EOS from the configuration files.
         let config = configuration ?? TokenizerConfiguration()
         func resolve(_ token: String, _ component: String) throws -> Int32 {
-            if let hit = added.first(where: { $0.content == token }) { return hit.id }
-            if let id = bpe.id(of: Array(token.utf8)) { return id }
+            if let id = Self.lookUp(token, added: added, model: bpe) { return id }
             throw TokenizerError.tokenNotInVocab(file: url.deletingLastPathComponent()
                 .appendingPathComponent("tokenizer_config.json").path, component: component, token: token)
         }
@@ -161,8 +160,10 @@ public final class Tokenizer: Sendable {
     }
 
     /// The id of a token string (added tokens first, then the model vocabulary), or nil.
-    public func tokenId(for token: String) -> Int32? {
-        if let hit = addedTokens.first(where: { $0.content == token }) { return hit.id }
+    public func tokenId(for token: String) -> Int32? { Self.lookUp(token, added: addedTokens, model: model) }
+
+    private static func lookUp(_ token: String, added: [AddedToken], model: BPEModel) -> Int32? {
+        if let hit = added.first(where: { $0.content == token }) { return hit.id }
         return model.id(of: Array(token.utf8))
     }
 

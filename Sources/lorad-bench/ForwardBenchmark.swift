@@ -23,11 +23,18 @@ struct ForwardBenchmark: ParsableCommand {
     var steps = 32
 
     @Option(help: "Comma-separated decode batch sizes.")
-    var batches = "1,4,16"
+    var batches = IntegerList([1, 4, 16])
+
+    func validate() throws {
+        try requireAtLeast(1, prompt, option: "--prompt")
+        try requireAtLeast(1, context, option: "--context")
+        try requireAtLeast(1, steps, option: "--steps")
+        try batches.require(atLeast: 1, option: "--batches")
+    }
 
     mutating func run() throws {
         let config = shape.config
-        let batchSizes = batches.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+        let batchSizes = batches.values
         print("lorad-bench forward --shape \(shape.rawValue)")
         print(MachineCeilings.machineDescription)
         let ceilings = MachineCeilings.measureAndReport()

@@ -24,7 +24,7 @@ struct GenerateBenchmark: ParsableCommand {
     var tokens = 128
 
     @Option(help: "Comma-separated numbers of concurrent jobs.")
-    var concurrency = "1,4,16"
+    var concurrency = IntegerList([1, 4, 16])
 
     @Option(help: "LoRA rank of the synthesized adapters.")
     var rank = 8
@@ -56,9 +56,16 @@ struct GenerateBenchmark: ParsableCommand {
         }
     }
 
+    func validate() throws {
+        try requireAtLeast(1, prompt, option: "--prompt")
+        try requireAtLeast(1, tokens, option: "--tokens")
+        try requireAtLeast(1, rank, option: "--rank")
+        try concurrency.require(atLeast: 1, option: "--concurrency")
+    }
+
     mutating func run() throws {
         let config = shape.config
-        let counts = concurrency.split(separator: ",").compactMap { Int($0) }.filter { $0 > 0 }
+        let counts = concurrency.values
         let maxJobs = counts.max() ?? 1
         print("lorad-bench generate --shape \(shape.rawValue) --prompt \(prompt) --tokens \(tokens) --concurrency \(concurrency)")
         print(MachineCeilings.machineDescription)

@@ -15,7 +15,9 @@ struct KernelBenchmark: ParsableCommand {
     var shape: ModelShape = .smollm2135m
 
     @Option(help: "Comma-separated row counts (tokens per call).")
-    var rows = "1,2,4,8,16"
+    var rows = IntegerList([1, 2, 4, 8, 16])
+
+    func validate() throws { try rows.require(atLeast: 1, option: "--rows") }
 
     mutating func run() throws {
         let c = shape.config
@@ -31,7 +33,7 @@ struct KernelBenchmark: ParsableCommand {
             let weights = (0..<copies).map { _ in Matrix(rows: out, cols: inDim, storage: FloatBuffer(count: out * inDim)) }
             for w in weights { for i in stride(from: 0, to: out * inDim, by: 97) { w.pointer[i] = 0.01 } }
             let panels = weights.map { PanelMatrix(packing: $0) }
-            for t in rows.split(separator: ",").compactMap({ Int($0) }) {
+            for t in rows.values {
                 let x = FloatBuffer(count: t * inDim), y = FloatBuffer(count: t * out)
                 for (label, body) in [
                     ("panel", { (i: Int) in PanelGEMM.multiply(panels[i], x: x.pointer, ldx: inDim, rows: t, y: y.pointer, ldy: out, accumulate: false) }),

@@ -16,21 +16,28 @@ struct LoraBenchmark: ParsableCommand {
     var rank = 16
 
     @Option(help: "Comma-separated decode batch sizes.")
-    var batches = "1,8"
+    var batches = IntegerList([1, 8])
 
     @Option(help: "Comma-separated adapter counts.")
-    var adapters = "0,1,2,4"
+    var adapters = IntegerList([0, 1, 2, 4])
 
     @Option(help: "Decode steps timed per measurement.")
     var steps = 24
+
+    func validate() throws {
+        try requireAtLeast(1, rank, option: "--rank")
+        try requireAtLeast(1, steps, option: "--steps")
+        try batches.require(atLeast: 1, option: "--batches")
+        try adapters.require(atLeast: 0, option: "--adapters")
+    }
 
     mutating func run() throws {
         let config = shape.config
         print("lorad-bench lora --shape \(shape.rawValue) --rank \(rank)")
         MachineCeilings.measureAndReport()
         let model = try LlamaModel(randomWeights: config, seed: 3)
-        let counts = adapters.split(separator: ",").compactMap { Int($0) }
-        let batchSizes = batches.split(separator: ",").compactMap { Int($0) }
+        let counts = adapters.values
+        let batchSizes = batches.values
         let pool = try (0..<(counts.max() ?? 0)).map { try Self.randomAdapter(config, rank: rank, seed: UInt64($0 + 1)) }
         if let first = pool.first {
             print(String(format: "one adapter: %.1f MB resident (rank %d, all seven projections of %d layers)", Double(first.residentBytes) / 1e6, rank, config.layerCount))
@@ -110,7 +117,7 @@ struct LoraBenchmark: ParsableCommand {
                 let b = try random.tensor("b", shape: [out, rank])
                 modules[LoraModuleKey(layer: layer, module: module)] = LoraModuleWeights(
                     a: Matrix(rows: rank, cols: inDim, storage: a), b: Matrix(rows: out, cols: rank, storage: b),
-                    rank: rank, alpha: Double(rank), scaling: 0.01)
+                    scaling: 0.01)
             }
         }
         let config = try PEFTAdapterConfig(json: Data(#"{"peft_type":"LORA","r":\#(rank),"lora_alpha":\#(rank),"target_modules":"all-linear"}"#.utf8), path: "synthetic")

@@ -46,16 +46,16 @@ struct TokenizeBenchmark: ParsableCommand {
         if !python { print("python tokenizers: not available (pip install tokenizers), measuring lorad only") }
         for name in tokenizers {
             let file = root.appendingPathComponent("tokenizers/\(name)/tokenizer.json")
-            let loadStart = DispatchTime.now()
+            let loadStart = Clock.now()
             let tokenizer = try Tokenizer(contentsOf: file)
-            let loadSeconds = Self.seconds(since: loadStart)
+            let loadSeconds = Clock.seconds(since: loadStart)
             var best = Double.infinity
             var tokenCount = 0
             for _ in 0..<repetitions {
-                let start = DispatchTime.now()
+                let start = Clock.now()
                 var count = 0
                 for line in lines { count += tokenizer.encode(line, addSpecialTokens: false).count }
-                best = min(best, Self.seconds(since: start))
+                best = min(best, Clock.seconds(since: start))
                 tokenCount = count
             }
             let ours = Double(bytes) / 1e6 / best
@@ -91,10 +91,6 @@ struct TokenizeBenchmark: ParsableCommand {
         if let value = ProcessInfo.processInfo.environment["LORA_FIXTURES"], !value.isEmpty { return value }
         return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("../shared/fixtures").standardizedFileURL.path
-    }
-
-    static func seconds(since start: DispatchTime) -> Double {
-        Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
     }
 
     static func jsonString(_ s: String) -> String { TokenizerJSON.encode(s) }

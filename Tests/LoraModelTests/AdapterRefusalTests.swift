@@ -186,6 +186,20 @@ struct AdapterRefusalTests {
         #expect(a.modules[key]?.b.storage.array == b.modules[key]?.b.storage.array)
     }
 
+    @Test func invalidExcludeRegexAndBooleanPatternValuesAreRefused() throws {
+        // An exclude regex that does not compile must not silently exclude nothing.
+        #expect { try load(try variant { $0["exclude_modules"] = "(unclosed" }) } throws: {
+            ($0 as? AdapterLoadError).map { if case .invalidConfig(_, "exclude_modules", _) = $0 { true } else { false } } ?? false
+        }
+        // JSON true is not rank 1 (nor alpha 1).
+        #expect { try load(try variant { $0["rank_pattern"] = ["q_proj": true] }) } throws: {
+            ($0 as? AdapterLoadError).map { if case .badRankOrAlpha(_, "rank_pattern.q_proj", _) = $0 { true } else { false } } ?? false
+        }
+        #expect { try load(try variant { $0["alpha_pattern"] = ["q_proj": true] }) } throws: {
+            ($0 as? AdapterLoadError).map { if case .badRankOrAlpha(_, "alpha_pattern.q_proj", _) = $0 { true } else { false } } ?? false
+        }
+    }
+
     @Test func invalidConfigJSONIsRefused() throws {
         let dir = try variant()
         try Data("{ not json".utf8).write(to: dir.appendingPathComponent("adapter_config.json"))
