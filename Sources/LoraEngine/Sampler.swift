@@ -59,46 +59,77 @@ public struct Sampler: Sendable {
     /// Samples from softmax(logits / temperature) restricted by top-k, then top-p, then min-p, using the
     /// uniform draw `u` in [0, 1). Candidates are ordered by logit, then by id, so the result is a pure
     /// function of its inputs.
+    ///
+    /// Without top-k the candidates are the whole vocabulary, but the draw, top-p and min-p only walk its best
+    /// prefix. Sorting every id for every token cost 2 ms on a 49k vocabulary; instead the ids whose
+    /// probability is at least a threshold (a prefix of the order, ties included) are sorted, and the
+    /// threshold is lowered only when the walk runs past them.
     static func sample(_ logits: UnsafeMutableBufferPointer<Float>, temperature: Float, topK: Int, topP: Float, minP: Float, uniform u: Float) -> Int {
         let n = logits.count
-        var order = Array(0..<n)
         let byLogit: (Int, Int) -> Bool = { a, b in logits[a] > logits[b] || (logits[a] == logits[b] && a < b) }
         if topK > 0 && topK < n {
-            order = Array(partialTop(order, k: topK, by: byLogit))
-        } else {
-            order.sort(by: byLogit)
+            let order = partialTop(0..<n, k: topK, by: byLogit)
+            let top = Double(logits[order[0]])
+            let weights = order.map { exp((Double(logits[$0]) - top) / Double(temperature)) }
+            let total = weights.reduce(0, +)
+            return walk(order, complete: true, probabilities: weights.map { $0 / total }, topP: topP, minP: minP, uniform: u) ?? order[0]
         }
-        // Probabilities of the candidates, in double for stable sums.
-        let top = Double(logits[order[0]])
-        var probs = order.map { exp((Double(logits[$0]) - top) / Double(temperature)) }
-        var total = probs.reduce(0, +)
-        for i in probs.indices { probs[i] /= total }
-        var keep = probs.count
+        var top = logits[0]
+        for i in 1..<n where logits[i] > top { top = logits[i] }
+        // Unnormalized probabilities in double, for stable sums; the best is 1.
+        var weights = [Double](repeating: 0, count: n)
+        for i in 0..<n { weights[i] = exp((Double(logits[i]) - Double(top)) / Double(temperature)) }
+        let total = weights.reduce(0, +)
+        var threshold = 1e-2
+        while true {
+            var order = (0..<n).filter { weights[$0] >= threshold }
+            order.sort(by: byLogit)
+            let complete = order.count == n
+            if let pick = walk(order, complete: complete, probabilities: order.map { weights[$0] / total },
+                               topP: topP, minP: minP, uniform: u) {
+                return pick
+            }
+            threshold = threshold > 1e-12 ? threshold * 1e-2 : 0
+        }
+    }
+
+    /// The draw over the best candidates `order` with their probabilities (all candidates when `complete`);
+    /// nil when the walk needs candidates beyond `order`. A draw over every candidate of an incomplete prefix
+    /// takes the probabilities' sum as 1.
+    private static func walk(
+        _ order: [Int], complete: Bool, probabilities probs: [Double],
+        topP: Float, minP: Float, uniform u: Float
+    ) -> Int? {
+        guard !probs.isEmpty else { return nil }
+        var keep: Int?
         if topP < 1 {
             var cumulative = 0.0
             for i in probs.indices {
                 cumulative += probs[i]
                 if cumulative >= Double(topP) { keep = i + 1; break }
             }
+            if keep == nil && !complete { return nil }
         }
         if minP > 0 {
             let floor = Double(minP) * probs[0]
             var i = 1
-            while i < keep && probs[i] >= floor { i += 1 }
+            while i < (keep ?? probs.count) && probs[i] >= floor { i += 1 }
+            if i == probs.count && keep == nil && !complete { return nil }
             keep = i
         }
-        total = probs[..<keep].reduce(0, +)
+        let kept = keep ?? probs.count
+        let total = keep != nil ? probs[..<kept].reduce(0, +) : (complete ? probs.reduce(0, +) : 1)
         let target = Double(u) * total
         var cumulative = 0.0
-        for i in 0..<keep {
+        for i in 0..<kept {
             cumulative += probs[i]
             if target < cumulative { return order[i] }
         }
-        return order[keep - 1]
+        return complete || keep != nil ? order[kept - 1] : nil
     }
 
     /// The k best of `items` under `by`, sorted.
-    private static func partialTop(_ items: [Int], k: Int, by better: (Int, Int) -> Bool) -> [Int] {
+    private static func partialTop(_ items: Range<Int>, k: Int, by better: (Int, Int) -> Bool) -> [Int] {
         var heap: [Int] = []  // sorted best-first, at most k
         heap.reserveCapacity(k + 1)
         for item in items {

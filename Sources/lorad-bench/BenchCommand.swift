@@ -6,6 +6,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lorad-bench",
         abstract: "Benchmarks for lorad, reported as ratios to the machine's measured ceilings.",
-        subcommands: [ForwardBenchmark.self, LoraBenchmark.self, TokenizeBenchmark.self, KernelBenchmark.self, GenerateBenchmark.self]
+        subcommands: [ForwardBenchmark.self, LoraBenchmark.self, TokenizeBenchmark.self, KernelBenchmark.self, GenerateBenchmark.self, SampleBenchmark.self]
     )
 }

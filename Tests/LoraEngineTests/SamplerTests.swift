@@ -1,4 +1,5 @@
 @testable import LoraEngine
+import Foundation
 import LoraModel
 import Testing
 
@@ -54,6 +55,59 @@ import Testing
         // Without filters, every token with mass shows up across seeds.
         let seen = Set((0..<400).map { choose(SamplingParameters(temperature: 1, seed: UInt64($0)), logits) })
         #expect(seen.isSuperset(of: [0, 1, 2]))
+    }
+
+    /// The definition the sampler implements: sort every candidate by logit (then id), normalize, cut by top-p
+    /// then min-p, draw.
+    static func referenceSample(_ logits: [Float], temperature: Float, topK: Int, topP: Float, minP: Float, u: Float) -> Int {
+        var order = Array(logits.indices).sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }
+        if topK > 0 && topK < order.count { order = Array(order.prefix(topK)) }
+        let top = Double(logits[order[0]])
+        let weights = order.map { exp((Double(logits[$0]) - top) / Double(temperature)) }
+        let total = weights.reduce(0, +)
+        let probs = weights.map { $0 / total }
+        var keep = probs.count
+        if topP < 1 {
+            var cumulative = 0.0
+            for i in probs.indices {
+                cumulative += probs[i]
+                if cumulative >= Double(topP) { keep = i + 1; break }
+            }
+        }
+        if minP > 0 {
+            var i = 1
+            while i < keep && probs[i] >= Double(minP) * probs[0] { i += 1 }
+            keep = i
+        }
+        let target = Double(u) * probs[..<keep].reduce(0, +)
+        var cumulative = 0.0
+        for i in 0..<keep {
+            cumulative += probs[i]
+            if target < cumulative { return order[i] }
+        }
+        return order[keep - 1]
+    }
+
+    @Test func samplingMatchesTheFullSortDefinition() {
+        // Peaked and flat vocabularies, with and without each filter, many draws: the prefix walk must pick
+        // what sorting the whole vocabulary picks (a draw within ~1e-12 of a boundary may differ by rounding).
+        var state: UInt64 = 99
+        func unit() -> Float { state = state &* 6364136223846793005 &+ 1442695040888963407; return Float(state >> 40) / Float(1 << 24) }
+        var mismatches = 0, draws = 0
+        for (spread, vocab) in [(12.0, 5000), (3.0, 5000), (0.5, 3000), (30.0, 2000)] as [(Float, Int)] {
+            let logits = (0..<vocab).map { _ in (unit() - 0.5) * spread + (unit() < 0.01 ? spread : 0) }
+            for (temperature, topK, topP, minP) in [(0.7, 0, 1, 0), (1.0, 0, 0.9, 0), (1.3, 0, 1, 0.05), (0.8, 40, 0.95, 0), (2.0, 0, 0.5, 0.1)] as [(Float, Int, Float, Float)] {
+                for _ in 0..<40 {
+                    let u = unit()
+                    var row = logits
+                    let fast = row.withUnsafeMutableBufferPointer { Sampler.sample($0, temperature: temperature, topK: topK, topP: topP, minP: minP, uniform: u) }
+                    let reference = Self.referenceSample(logits, temperature: temperature, topK: topK, topP: topP, minP: minP, u: u)
+                    if fast != reference { mismatches += 1 }
+                    draws += 1
+                }
+            }
+        }
+        #expect(draws == 800 && mismatches == 0)
     }
 
     @Test func theSameSeedGivesTheSameDraws() {
