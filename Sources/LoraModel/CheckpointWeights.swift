@@ -79,6 +79,14 @@ public final class CheckpointWeights: WeightSource {
         return try location.file.floats(location.info)
     }
 
+    public func ignore(_ name: String, shape: [Int]) throws {
+        guard let location = locations[name] else { return }
+        guard location.info.shape == shape else {
+            throw ModelLoadError.wrongShape(name: name, expected: shape, actual: location.info.shape)
+        }
+        used.insert(name)
+    }
+
     public func unusedTensorNames() -> [String] {
         locations.keys.filter { !used.contains($0) }.sorted()
     }

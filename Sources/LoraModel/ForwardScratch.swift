@@ -35,7 +35,7 @@ public final class ForwardScratch {
         let t = max(tokens, tokenCapacity * 2, 1)
         hidden = FloatBuffer(count: t * config.hiddenSize)
         normed = FloatBuffer(count: t * config.hiddenSize)
-        qkv = FloatBuffer(count: t * (config.queryDim + 2 * config.kvDim))
+        qkv = FloatBuffer(count: t * config.qkvWidth)
         attention = FloatBuffer(count: t * config.queryDim)
         gateUp = FloatBuffer(count: t * 2 * config.intermediateSize)
         activated = FloatBuffer(count: t * config.intermediateSize)

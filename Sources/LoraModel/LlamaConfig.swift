@@ -26,6 +26,8 @@ public struct LlamaConfig: Sendable, Equatable {
     public var queryDim: Int { headCount * headDim }
     /// Width of the key and of the value projection output (`kvHeadCount · headDim`).
     public var kvDim: Int { kvHeadCount * headDim }
+    /// Width of the fused q, k, v projection output.
+    public var qkvWidth: Int { queryDim + 2 * kvDim }
 
     /// Builds a configuration directly (benchmarks, tests); `validate()` checks it.
     public init(

@@ -62,7 +62,7 @@ extension LlamaModel {
     ) {
         let c = config
         let dh = c.headDim, p = cache.pageSize
-        let qkvWidth = c.queryDim + 2 * c.kvDim
+        let qkvWidth = c.qkvWidth
         let g = h / (c.headCount / c.kvHeadCount)
         let scale = 1 / Float(dh).squareRoot()
         let qkv = scratch.qkv.pointer, out = scratch.attention.pointer
@@ -141,7 +141,7 @@ extension LlamaModel {
     ) {
         let c = config
         let dh = c.headDim
-        let qkvWidth = c.queryDim + 2 * c.kvDim
+        let qkvWidth = c.qkvWidth
         let n = chunk.tokens.count
         let total = chunk.cachedLength + n
         let g = h / (c.headCount / c.kvHeadCount)

@@ -51,7 +51,7 @@ public struct LlamaModel: Sendable {
         scratch.ensure(tokens: totalTokens, config: c)
 
         let d = c.hiddenSize, half = c.headDim / 2
-        let qkvWidth = c.queryDim + 2 * c.kvDim
+        let qkvWidth = c.qkvWidth
         let x = scratch.hidden.pointer, xn = scratch.normed.pointer
         let qkv = scratch.qkv.pointer, attn = scratch.attention.pointer
 
@@ -139,7 +139,7 @@ public struct LlamaModel: Sendable {
     /// Writes the new tokens' keys and values (already rotated) into the chunk's pages.
     private func storeKeysAndValues(_ chunk: SequenceChunk, firstRow: Int, layer: Int, qkv: UnsafeMutablePointer<Float>, cache: KVPagePool) {
         let c = config
-        let qkvWidth = c.queryDim + 2 * c.kvDim
+        let qkvWidth = c.qkvWidth
         let p = cache.pageSize, dh = c.headDim
         for j in 0..<chunk.tokens.count {
             let position = chunk.cachedLength + j

@@ -111,7 +111,7 @@ public struct LlamaWeights: Sendable {
             lmHead = try matrix(embeddingName, config.vocabSize, d)
             untiedEmbedding = nil
             // Some tied checkpoints still carry a copy of lm_head; transformers ignores it, so do we.
-            if source.contains("lm_head.weight") { _ = try source.tensor("lm_head.weight", shape: [config.vocabSize, d]) }
+            try source.ignore("lm_head.weight", shape: [config.vocabSize, d])
         } else {
             untiedEmbedding = Matrix(
                 rows: config.vocabSize, cols: d, storage: owned(try source.tensor(embeddingName, shape: [config.vocabSize, d])))
@@ -120,7 +120,7 @@ public struct LlamaWeights: Sendable {
         // Older checkpoints store rotary inverse frequencies; they are recomputed, not loaded.
         let unexplained = source.unusedTensorNames().filter { !$0.hasSuffix("rotary_emb.inv_freq") }
         if let extra = unexplained.first {
-            let path = (source as? CheckpointWeights)?.path(of: extra) ?? "checkpoint"
+            let path = source.path(of: extra) ?? "checkpoint"
             throw ModelLoadError.unexpectedTensor(name: extra, path: path)
         }
     }

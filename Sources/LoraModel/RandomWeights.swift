@@ -11,6 +11,8 @@ public final class RandomWeights: WeightSource {
 
     public func contains(_ name: String) -> Bool { true }
     public func unusedTensorNames() -> [String] { [] }
+    public func ignore(_ name: String, shape: [Int]) throws {}
+    public func path(of name: String) -> String? { nil }
 
     public func tensor(_ name: String, shape: [Int]) throws -> FloatBuffer {
         let count = shape.reduce(1, *)

@@ -8,4 +8,9 @@ public protocol WeightSource {
     func contains(_ name: String) -> Bool
     /// Names of tensors never requested so far (for detecting tensors the config does not explain).
     func unusedTensorNames() -> [String]
+    /// Accepts a tensor the model deliberately ignores (a tied checkpoint's copy of `lm_head`): checks its
+    /// shape when present, without reading or converting it.
+    func ignore(_ name: String, shape: [Int]) throws
+    /// The file holding tensor `name`, for error messages; nil when there is none.
+    func path(of name: String) -> String?
 }

@@ -102,13 +102,13 @@ struct ForwardBenchmark: ParsableCommand {
 
     /// Linear layers over all tokens, causal attention, LM head for one position.
     static func prefillFLOPs(_ c: LlamaConfig, tokens t: Int) -> Double {
-        let linear = Double(c.hiddenSize * (c.queryDim + 2 * c.kvDim) + c.queryDim * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize)
+        let linear = Double(ModelShape.linearWeightsPerLayer(c))
         let attention = 2.0 * 2.0 * Double(c.headCount * c.headDim) * Double(t) * Double(t + 1) / 2
         return Double(c.layerCount) * (2 * linear * Double(t) + attention) + 2 * Double(c.vocabSize * c.hiddenSize)
     }
 
     static func decodeFLOPs(_ c: LlamaConfig, batch: Int, context: Int) -> Double {
-        let linear = Double(c.hiddenSize * (c.queryDim + 2 * c.kvDim) + c.queryDim * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize)
+        let linear = Double(ModelShape.linearWeightsPerLayer(c))
         let attention = 2.0 * 2.0 * Double(c.headCount * c.headDim) * Double(context)
         return Double(batch) * (Double(c.layerCount) * (2 * linear + attention) + 2 * Double(c.vocabSize * c.hiddenSize))
     }

@@ -22,7 +22,7 @@ struct KernelBenchmark: ParsableCommand {
     mutating func run() throws {
         let c = shape.config
         let shapes: [(String, Int, Int)] = [
-            ("qkv", c.queryDim + 2 * c.kvDim, c.hiddenSize), ("o", c.hiddenSize, c.queryDim),
+            ("qkv", c.qkvWidth, c.hiddenSize), ("o", c.hiddenSize, c.queryDim),
             ("gate_up", 2 * c.intermediateSize, c.hiddenSize), ("down", c.hiddenSize, c.intermediateSize),
             ("lm_head", c.vocabSize, c.hiddenSize),
         ]

@@ -27,9 +27,14 @@ enum ModelShape: String, ExpressibleByArgument, CaseIterable {
         }
     }
 
+    /// Weights of the seven projections of one layer (multiply-adds per token).
+    static func linearWeightsPerLayer(_ c: LlamaConfig) -> Int {
+        LlamaModule.allCases.reduce(0) { $0 + $1.shape(c).out * $1.shape(c).in }
+    }
+
     /// Parameters counted once (a tied embedding counts once).
     static func parameterCount(_ c: LlamaConfig) -> Int {
-        let layer = c.hiddenSize * (c.queryDim + 2 * c.kvDim) + c.queryDim * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize + 2 * c.hiddenSize
+        let layer = linearWeightsPerLayer(c) + 2 * c.hiddenSize
         return c.layerCount * layer + c.vocabSize * c.hiddenSize * (c.tieWordEmbeddings ? 1 : 2) + c.hiddenSize
     }
 }
