@@ -11,7 +11,7 @@ public enum DecodeAttention {
         into scores: UnsafeMutablePointer<Float>
     ) {
         guard dim % 8 == 0 else {
-            for i in 0..<count { scores[i] = scale * scalarDot(query, keys + i * dim, dim) }
+            for i in 0..<count { scores[i] = scale * VectorOps.dot(query, keys + i * dim, dim) }
             return
         }
         let q = UnsafeRawPointer(query)
@@ -107,12 +107,5 @@ public enum DecodeAttention {
             output[column] = s
             column += 1
         }
-    }
-
-    @inline(__always)
-    private static func scalarDot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var s: Float = 0
-        for i in 0..<n { s += a[i] * b[i] }
-        return s
     }
 }
