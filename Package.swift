@@ -37,9 +37,10 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        .target(name: "CPrefetch"),
         .target(
             name: "LoraNumerics",
-            dependencies: ["CBLAS"],
+            dependencies: ["CBLAS", "CPrefetch"],
             swiftSettings: vectorISA
         ),
         .target(

@@ -45,11 +45,14 @@ extension LlamaModel {
         scratch.ensureScores(plan.scoreFloats)
         let scores = UncheckedSendableBox(scratch.scores.pointer)
         let heads = config.headCount
-        ParallelFor.ranges(count: plan.direct.count * heads, grain: plan.grain) { range in
-            for item in range {
-                let i = item / heads, h = item % heads
-                let s = plan.direct[i]
-                attendDirect(batch[s], head: h, firstRow: rowStart[s], layer: layer, cache: cache, scratch: scratch, scores: scores.value + plan.scoreOffset[i])
+        // Sequences differ in length, so items are handed out as the cores free up rather than split evenly.
+        ParallelFor.shared(count: plan.direct.count * heads, grain: plan.grain) { _, nextRange in
+            while let range = nextRange() {
+                for item in range {
+                    let i = item / heads, h = item % heads
+                    let s = plan.direct[i]
+                    attendDirect(batch[s], head: h, firstRow: rowStart[s], layer: layer, cache: cache, scratch: scratch, scores: scores.value + plan.scoreOffset[i])
+                }
             }
         }
     }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Splits index ranges over the machine's cores for the memory-bound kernels BLAS does not serve well
 /// (matrix-vector products for small decode batches).
@@ -37,4 +38,38 @@ public struct UncheckedSendableBox<Value>: @unchecked Sendable {
     public let value: Value
     /// Wraps `value`.
     public init(_ value: Value) { self.value = value }
+}
+
+extension ParallelFor {
+    /// Like `parts`, but the ranges are handed out while the section runs: each part calls `next()` until it
+    /// returns nil, and a part that falls behind (a core slowed by the host, a worker woken late) simply takes
+    /// fewer of them. Grabs shrink as the work runs out (guided scheduling: a fraction of what is left, at
+    /// least `grain`), so there are few of them and the parts finish together.
+    public static func shared(count: Int, grain: Int, _ body: (_ part: Int, _ next: () -> Range<Int>?) -> Void) {
+        let grain = max(grain, 1)
+        let parts = min(workerCount, max(1, count / grain))
+        if parts <= 1 {
+            var handedOut = false
+            body(0) {
+                if handedOut || count <= 0 { return nil }
+                handedOut = true
+                return 0..<count
+            }
+            return
+        }
+        let claimed = Atomic<Int>(0)
+        WorkerPool.shared.run(parts: parts) { p in
+            body(p) {
+                var start = claimed.load(ordering: .relaxed)
+                while start < count {
+                    let size = min(count - start, max(grain, (count - start) / (2 * parts)))
+                    let (exchanged, current) = claimed.compareExchange(
+                        expected: start, desired: start + size, ordering: .relaxed)
+                    if exchanged { return start..<(start + size) }
+                    start = current
+                }
+                return nil
+            }
+        }
+    }
 }

@@ -179,6 +179,26 @@ struct KernelTests {
         }
     }
 
+    @Test(arguments: [(0, 1), (1, 1), (2, 1), (7, 3), (1_000, 1), (1_000, 64), (5, 100)])
+    func sharedRangesCoverEveryIndexOnce(count: Int, grain: Int) {
+        let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+        hits.initialize(repeating: 0, count: max(count, 1))
+        defer { hits.deallocate() }
+        let box = UncheckedSendableBox(hits)
+        let emptyRanges = UnsafeMutablePointer<Int>.allocate(capacity: ParallelFor.workerCount)
+        emptyRanges.initialize(repeating: 0, count: ParallelFor.workerCount)
+        defer { emptyRanges.deallocate() }
+        let emptyBox = UncheckedSendableBox(emptyRanges)
+        ParallelFor.shared(count: count, grain: grain) { part, next in
+            while let range = next() {
+                if range.isEmpty { emptyBox.value[part] += 1 }
+                for i in range { box.value[i] += 1 }
+            }
+        }
+        #expect((0..<count).allSatisfy { hits[$0] == 1 })
+        #expect((0..<ParallelFor.workerCount).allSatisfy { emptyRanges[$0] == 0 })
+    }
+
     @Test func fastExpMatchesLibm() {
         var worst: Float = 0
         var x: Float = -87
