@@ -81,7 +81,9 @@ let package = Package(
                 "CBLAS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            // The ceilings' streaming read must use the same vector width as the kernels it is compared with.
+            swiftSettings: vectorISA
         ),
         // Locates ../shared/fixtures for every test target.
         .target(name: "LoraTestFixtures", path: "Tests/LoraTestFixtures"),
