@@ -142,8 +142,11 @@ struct EngineTests {
         let engine = try stories.engine(EngineConfiguration(maxBatchSize: 6, kvCacheTokens: 4096, maxChunkTokens: 7))
         defer { engine.shutdown() }
         let prompts = ["Once upon a time", "One day, a little dog", "Lily and Ben went to the park", "The sun was", "Tom had a red ball and a big", "Spot"]
+        // Rows of a step are sampled in parallel: penalties, seeds and logprobs must stay each job's own.
         let requests = prompts.enumerated().map { i, p in
-            Self.request(p, i % 2 == 0 ? .greedy : SamplingParameters(temperature: 0.9, topK: 40, seed: UInt64(i)), max: 20 + i * 5)
+            var r = Self.request(p, i % 2 == 0 ? .greedy : SamplingParameters(temperature: 0.9, topK: 40, repetitionPenalty: 1.3, seed: UInt64(i)), max: 20 + i * 5)
+            r.logprobs = i % 3 != 2
+            return r
         }
         let log = EventLog()
         let ids = try requests.map { try engine.submit($0, sink: log.sink) }
@@ -152,6 +155,11 @@ struct EngineTests {
             let alone = try runAlone(stories, r, adapters: [])
             #expect(log[id]?.tokens == alone.tokens)
             #expect(log[id]?.text == alone.text)
+            // Not bit for bit: alone, the prompt is prefilled in one chunk, here in chunks of 7.
+            let batched = log[id]?.logprobs ?? []
+            #expect(alone.logprobs.count == (r.logprobs ? alone.tokens.count : 0))
+            #expect(batched.count == alone.logprobs.count)
+            #expect(zip(batched, alone.logprobs).allSatisfy { abs($0 - $1) <= Tolerance.logprob })
         }
         #expect(eventually { engine.status().freeKVPages == engine.status().totalKVPages })
     }
