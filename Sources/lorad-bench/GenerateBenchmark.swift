@@ -29,6 +29,9 @@ struct GenerateBenchmark: ParsableCommand {
     @Option(help: "LoRA rank of the synthesized adapters.")
     var rank = 8
 
+    @Option(help: "Sampling temperature of every job (0: greedy).")
+    var temperature: Float = 0
+
     @Flag(help: "Skip the machine ceilings measurement.")
     var noCeilings = false
 
@@ -60,6 +63,7 @@ struct GenerateBenchmark: ParsableCommand {
         try requireAtLeast(1, prompt, option: "--prompt")
         try requireAtLeast(1, tokens, option: "--tokens")
         try requireAtLeast(1, rank, option: "--rank")
+        guard temperature.isFinite, temperature >= 0 else { throw ValidationError("--temperature must be a finite number ≥ 0") }
         try concurrency.require(atLeast: 1, option: "--concurrency")
     }
 
@@ -67,7 +71,7 @@ struct GenerateBenchmark: ParsableCommand {
         let config = shape.config
         let counts = concurrency.values
         let maxJobs = counts.max() ?? 1
-        print("lorad-bench generate --shape \(shape.rawValue) --prompt \(prompt) --tokens \(tokens) --concurrency \(concurrency)")
+        print("lorad-bench generate --shape \(shape.rawValue) --prompt \(prompt) --tokens \(tokens) --concurrency \(concurrency) --temperature \(temperature)")
         print(MachineCeilings.machineDescription)
         if !noCeilings {
             MachineCeilings.measureAndReport()
@@ -149,7 +153,7 @@ struct GenerateBenchmark: ParsableCommand {
         for j in 0..<count {
             let promptTokens = (0..<promptLength).map { Int32((UInt64($0 * 7919 + j * 104_729) &+ seed &* 31) % UInt64(vocab)) }
             let id = try engine.submit(
-                GenerationRequest(prompt: .tokens(promptTokens), sampling: .greedy, stop: StopConditions(maxNewTokens: newTokens, ignoreEos: true)),
+                GenerationRequest(prompt: .tokens(promptTokens), sampling: temperature == 0 ? .greedy : SamplingParameters(temperature: temperature, seed: seed &+ UInt64(j)), stop: StopConditions(maxNewTokens: newTokens, ignoreEos: true)),
                 sink: { recorder.sink($0) })
             ids.append(id)
         }
