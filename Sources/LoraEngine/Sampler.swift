@@ -81,15 +81,62 @@ public struct Sampler: Sendable {
         for i in 0..<n { weights[i] = exp((Double(logits[i]) - Double(top)) / Double(temperature)) }
         let total = weights.reduce(0, +)
         var threshold = 1e-2
+        var keys: [UInt64] = []
         while true {
-            var order = (0..<n).filter { weights[$0] >= threshold }
-            order.sort(by: byLogit)
+            // A flat distribution puts most of the vocabulary above the threshold: sort packed (logit, id)
+            // keys rather than ids through a comparison closure (49k ids: ~6 ms that way).
+            keys.removeAll(keepingCapacity: true)
+            for i in 0..<n where weights[i] >= threshold { keys.append(Self.orderKey(logits[i], id: i)) }
+            Self.radixSortByLogit(&keys)
+            let order = keys.map { Int(truncatingIfNeeded: $0 & 0xFFFF_FFFF) }
             let complete = order.count == n
             if let pick = walk(order, complete: complete, probabilities: order.map { weights[$0] / total },
                                topP: topP, minP: minP, uniform: u) {
                 return pick
             }
             threshold = threshold > 1e-12 ? threshold * 1e-2 : 0
+        }
+    }
+
+    /// A key whose ascending order is `byLogit`'s: the logit's bits made monotonic and inverted (larger
+    /// first), then the id (smaller first). Ids fit 32 bits (vocabularies are checked at load).
+    static func orderKey(_ logit: Float, id: Int) -> UInt64 {
+        let bits = (logit == 0 ? 0 : logit).bitPattern  // -0 ties with +0, as in `byLogit`
+        let ascending = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+        return UInt64(~ascending) << 32 | UInt64(UInt32(truncatingIfNeeded: id))
+    }
+
+    /// Sorts `orderKey`s appended in increasing id order: a stable radix sort on their logit half (four
+    /// 8-bit digits) leaves equal logits in id order, which is the full key order. Four linear passes instead
+    /// of a comparison sort's ~16 on a 49k vocabulary.
+    static func radixSortByLogit(_ keys: inout [UInt64]) {
+        guard keys.count > 64 else {
+            keys.sort()
+            return
+        }
+        var other = [UInt64](repeating: 0, count: keys.count)
+        var counts = [Int](repeating: 0, count: 256)
+        for shift in stride(from: 32, to: 64, by: 8) {
+            keys.withUnsafeBufferPointer { source in
+                other.withUnsafeMutableBufferPointer { target in
+                    counts.withUnsafeMutableBufferPointer { count in
+                        count.update(repeating: 0)
+                        for key in source { count[Int(truncatingIfNeeded: key >> UInt64(shift)) & 255] += 1 }
+                        var start = 0
+                        for digit in 0..<256 {
+                            let c = count[digit]
+                            count[digit] = start
+                            start += c
+                        }
+                        for key in source {
+                            let digit = Int(truncatingIfNeeded: key >> UInt64(shift)) & 255
+                            target[count[digit]] = key
+                            count[digit] += 1
+                        }
+                    }
+                }
+            }
+            swap(&keys, &other)
         }
     }
 

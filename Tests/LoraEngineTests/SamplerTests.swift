@@ -110,6 +110,29 @@ import Testing
         #expect(draws == 800 && mismatches == 0)
     }
 
+    @Test func orderKeysSortLikeTheLogitOrder() {
+        // Larger logit first, then smaller id; ties, signed zeros, negatives and infinities included.
+        let logits: [Float] = [0.5, -0.0, 0, -3, 0.5, .infinity, -.infinity, 1e-30, -1e-30, 7, -3, 0.5, .greatestFiniteMagnitude]
+        let byLogit: (Int, Int) -> Bool = { a, b in logits[a] > logits[b] || (logits[a] == logits[b] && a < b) }
+        let expected = logits.indices.sorted(by: byLogit)
+        let keyed = logits.indices.sorted { Sampler.orderKey(logits[$0], id: $0) < Sampler.orderKey(logits[$1], id: $1) }
+        #expect(keyed == expected)
+    }
+
+    @Test(arguments: [0, 1, 5, 64, 65, 1_000, 49_152])
+    func radixSortMatchesTheKeyOrder(count: Int) {
+        // Few distinct logits, so most keys tie on the logit half and the id must break the tie.
+        var state: UInt64 = UInt64(count) &+ 7
+        let logits: [Float] = (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int(state >> 58) - 32) * 0.25
+        }
+        var keys = logits.enumerated().map { Sampler.orderKey($1, id: $0) }
+        let expected = keys.sorted()
+        Sampler.radixSortByLogit(&keys)
+        #expect(keys == expected)
+    }
+
     @Test func theSameSeedGivesTheSameDraws() {
         var a = SeededGenerator(seed: 42), b = SeededGenerator(seed: 42), c = SeededGenerator(seed: 43)
         let x = (0..<8).map { _ in a.next() }
