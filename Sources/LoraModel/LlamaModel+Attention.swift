@@ -11,7 +11,12 @@ extension LlamaModel {
         /// Start of each direct chunk's score rows, laid out (token, head, S) back to back.
         var scoreOffset: [Int] = []
         var scoreFloats = 0
-        /// Smallest number of (sequence, head) items worth a core.
+        /// Query heads per work item: a whole grouped-query group when there are items enough for the cores,
+        /// so its heads score each page while it is in L1 and the cache is read from memory once per group.
+        var headsPerItem = 1
+        /// Work items: direct chunks × (heads / headsPerItem).
+        var itemCount = 0
+        /// Smallest number of items worth a core.
         var grain = 1
     }
 
@@ -29,7 +34,10 @@ extension LlamaModel {
                 work += positions * config.headCount
             }
         }
-        plan.grain = max(1, plan.direct.count * config.headCount * 256 / max(work, 1))
+        let group = config.headCount / config.kvHeadCount
+        plan.headsPerItem = plan.direct.count * config.kvHeadCount >= 4 * ParallelFor.workerCount ? group : 1
+        plan.itemCount = plan.direct.count * config.headCount / plan.headsPerItem
+        plan.grain = max(1, plan.itemCount * 256 / max(work, 1))
         return plan
     }
 
@@ -44,55 +52,65 @@ extension LlamaModel {
         guard !plan.direct.isEmpty else { return }
         scratch.ensureScores(plan.scoreFloats)
         let scores = UncheckedSendableBox(scratch.scores.pointer)
-        let heads = config.headCount
+        let itemsPerChunk = config.headCount / plan.headsPerItem
         // Sequences differ in length, so items are handed out as the cores free up rather than split evenly.
-        ParallelFor.shared(count: plan.direct.count * heads, grain: plan.grain) { _, nextRange in
+        ParallelFor.shared(count: plan.itemCount, grain: plan.grain) { _, nextRange in
             while let range = nextRange() {
                 for item in range {
-                    let i = item / heads, h = item % heads
+                    let i = item / itemsPerChunk, first = (item % itemsPerChunk) * plan.headsPerItem
                     let s = plan.direct[i]
-                    attendDirect(batch[s], head: h, firstRow: rowStart[s], layer: layer, cache: cache, scratch: scratch, scores: scores.value + plan.scoreOffset[i])
+                    attendDirect(batch[s], heads: first..<(first + plan.headsPerItem), firstRow: rowStart[s], layer: layer,
+                                 cache: cache, scratch: scratch, scores: scores.value + plan.scoreOffset[i])
                 }
             }
         }
     }
 
-    /// Decode-sized chunks, one query head: dot products straight from the pages. Score rows are laid out
-    /// (token, head, S) from `scores`, so heads can run in parallel.
+    /// Decode-sized chunks, query heads `heads` (all of one kv head's group): dot products straight from the
+    /// pages, page by page with every head of the range, so a page is read from memory once for the group.
+    /// Each head's arithmetic (and so its result, bit for bit) is the same whatever the range. Score rows are
+    /// laid out (token, head, S) from `scores`, so items can run in parallel.
     private func attendDirect(
-        _ chunk: SequenceChunk, head h: Int, firstRow: Int, layer: Int, cache: KVPagePool, scratch: ForwardScratch,
+        _ chunk: SequenceChunk, heads: Range<Int>, firstRow: Int, layer: Int, cache: KVPagePool, scratch: ForwardScratch,
         scores: UnsafeMutablePointer<Float>
     ) {
         let c = config
         let dh = c.headDim, p = cache.pageSize
         let qkvWidth = c.qkvWidth
-        let g = h / (c.headCount / c.kvHeadCount)
+        guard let firstHead = heads.first else { return }
+        let g = firstHead / (c.headCount / c.kvHeadCount)
         let scale = 1 / Float(dh).squareRoot()
         let qkv = scratch.qkv.pointer, out = scratch.attention.pointer
         let total = chunk.cachedLength + chunk.tokens.count
         for j in 0..<chunk.tokens.count {
             let visible = chunk.cachedLength + j + 1
             let r = firstRow + j
-            let rowScores = scores + (j * c.headCount + h) * total
-            let q = qkv + r * qkvWidth + h * dh
-            // Page by page: a head's keys (and values) within a page are contiguous.
+            let rowScores = scores + j * c.headCount * total
+            // A head's keys (and values) within a page are contiguous.
             var position = 0
             while position < visible {
                 let page = chunk.pages[position / p]
                 let count = min(p - position % p, visible - position)
                 let k = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: g) + (position % p) * dh)
-                DecodeAttention.score(query: q, keys: k, count: count, dim: dh, scale: scale, into: rowScores + position)
+                for h in heads {
+                    DecodeAttention.score(query: qkv + r * qkvWidth + h * dh, keys: k, count: count, dim: dh, scale: scale,
+                                          into: rowScores + h * total + position)
+                }
                 position += count
             }
-            Softmax.inPlace(rowScores, visible)
-            let o = out + r * c.queryDim + h * dh
-            o.update(repeating: 0, count: dh)
+            for h in heads {
+                Softmax.inPlace(rowScores + h * total, visible)
+                (out + r * c.queryDim + h * dh).update(repeating: 0, count: dh)
+            }
             position = 0
             while position < visible {
                 let page = chunk.pages[position / p]
                 let count = min(p - position % p, visible - position)
                 let v = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: g) + cache.valueOffset + (position % p) * dh)
-                DecodeAttention.accumulate(weights: rowScores + position, values: v, count: count, dim: dh, into: o)
+                for h in heads {
+                    DecodeAttention.accumulate(weights: rowScores + h * total + position, values: v, count: count, dim: dh,
+                                               into: out + r * c.queryDim + h * dh)
+                }
                 position += count
             }
         }
