@@ -13,6 +13,17 @@ let vectorISA: [SwiftSetting] = {
     return []
 }()
 
+// The executables are built without AVX (so their first act, the CPU check, runs anywhere) and only need to
+// know whether the kernels they link were built with it.
+let vectorISACheck: [SwiftSetting] = {
+    #if arch(x86_64)
+    if Context.environment["LORAD_PORTABLE"] == nil {
+        return [.define("LORAD_VECTOR_ISA")]
+    }
+    #endif
+    return []
+}()
+
 let package = Package(
     name: "lorad",
     platforms: [.macOS(.v15)],
@@ -37,10 +48,11 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
-        .target(name: "CPrefetch"),
+        // Prefetch hints for the kernels, and the CPU check the executables run before any kernel.
+        .target(name: "CKernelSupport"),
         .target(
             name: "LoraNumerics",
-            dependencies: ["CBLAS", "CPrefetch"],
+            dependencies: ["CBLAS", "CKernelSupport"],
             swiftSettings: vectorISA
         ),
         .target(
@@ -66,10 +78,12 @@ let package = Package(
                 "LoraEngine",
                 "LoraModel",
                 "LoraTokenizer",
+                "CKernelSupport",
                 "CSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: vectorISACheck
         ),
         .executableTarget(
             name: "lorad-bench",
@@ -79,11 +93,11 @@ let package = Package(
                 "LoraNumerics",
                 "LoraTokenizer",
                 "CBLAS",
+                "CKernelSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            // The ceilings' streaming read must use the same vector width as the kernels it is compared with.
-            swiftSettings: vectorISA
+            swiftSettings: vectorISACheck
         ),
         // Locates ../shared/fixtures for every test target.
         .target(name: "LoraTestFixtures", path: "Tests/LoraTestFixtures"),
@@ -92,7 +106,7 @@ let package = Package(
             name: "LoraEngineTestSupport",
             dependencies: ["LoraEngine", "LoraModel", "LoraTokenizer", "LoraTestFixtures", .product(name: "Logging", package: "swift-log")],
             path: "Tests/LoraEngineTestSupport"),
-        .testTarget(name: "LoraNumericsTests", dependencies: ["LoraNumerics"]),
+        .testTarget(name: "LoraNumericsTests", dependencies: ["LoraNumerics", "CKernelSupport"], swiftSettings: vectorISACheck),
         .testTarget(name: "LoraModelTests", dependencies: ["LoraModel", "LoraNumerics", "LoraTokenizer", "LoraTestFixtures", "LoraModelTestSupport"]),
         .testTarget(name: "LoraTokenizerTests", dependencies: ["LoraTokenizer", "LoraTestFixtures"]),
         .testTarget(name: "LoradCLITests", dependencies: ["lorad", "LoraTestFixtures"]),

@@ -1,4 +1,4 @@
-import CPrefetch
+import CKernelSupport
 
 /// The linear layers: `y (T×out) = x (T×in) · Wᵀ` over a `PanelMatrix`, for any number of rows T — one decode
 /// token or a 512-token prefill chunk alike, every new token of a ragged batch in one call.

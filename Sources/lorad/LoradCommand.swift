@@ -1,4 +1,5 @@
 import ArgumentParser
+import CKernelSupport
 
 /// The `lorad` executable: the daemon (`serve`, in a later issue) and offline tools for checking models,
 /// adapters and tokenizers without a running daemon.
@@ -9,4 +10,12 @@ struct LoradCommand: ParsableCommand {
         abstract: "Serve a Llama-family model with switchable LoRA adapters on the CPU.",
         subcommands: [EvalCommand.self, TokenizeCommand.self, GenerateCommand.self]
     )
+
+    /// Checks the CPU before anything built for AVX2 runs: without the check an older CPU dies of SIGILL.
+    static func main() {
+        #if LORAD_VECTOR_ISA
+        lorad_require_vector_kernels("lorad")
+        #endif
+        main(nil)
+    }
 }

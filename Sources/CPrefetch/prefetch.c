@@ -1,2 +1,0 @@
-// The prefetch hints are static inline functions in include/prefetch.h; SwiftPM needs one source file.
-#include "prefetch.h"
