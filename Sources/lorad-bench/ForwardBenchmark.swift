@@ -73,6 +73,9 @@ struct ForwardBenchmark: ParsableCommand {
                 _ = try model.forward([SequenceChunk(tokens: contextTokens, pages: pages[s], cachedLength: 0, logits: .last)], cache: cache, scratch: scratch)
             }
             var cached = context
+            // The bandwidth drifts by ±20% within minutes on a shared host: probe it right before and after the
+            // timed steps too, and compare the steps with the mean of those two as well as with the start's.
+            let before = MachineCeilings.readBandwidth(bytes: 1 << 29)
             // One warm-up step, then `steps` timed steps.
             var times: [Double] = []
             for step in 0...steps {
@@ -82,14 +85,18 @@ struct ForwardBenchmark: ParsableCommand {
                 if step > 0 { times.append(Clock.seconds(since: t)) }
                 cached += 1
             }
+            let after = MachineCeilings.readBandwidth(bytes: 1 << 29)
             for p in pages { cache.release(p) }
             let total = times.reduce(0, +)
             let median = times.sorted()[times.count / 2]
             let boundSeconds = Double(weightBytes) / (ceilings.readBandwidthGBps * 1e9)
+            let around = (before + after) / 2
+            let aroundBound = Double(weightBytes) / (around * 1e9)
             let stepFLOPs = Self.decodeFLOPs(config, batch: batch, context: context + steps / 2)
-            print(String(format: "decode batch %2d (context %d): %.1f tokens/s, median step %.2f ms; bandwidth bound %.2f ms/step → %.0f%% of bound%@; %.0f%% of sgemm peak",
+            print(String(format: "decode batch %2d (context %d): %.1f tokens/s, median step %.2f ms; bandwidth bound %.2f ms/step → %.0f%% of bound%@ (%.0f%% of %.2f ms at the %.1f GB/s measured around these steps); %.0f%% of sgemm peak",
                          batch, context, Double(batch * steps) / total, median * 1e3, boundSeconds * 1e3, 100 * boundSeconds / median,
-                         batch == 1 ? " (target ≥ 90%)" : "", 100 * stepFLOPs / median / 1e9 / ceilings.sgemmGFLOPS))
+                         batch == 1 ? " (target ≥ 90%)" : "", 100 * aroundBound / median, aroundBound * 1e3, around,
+                         100 * stepFLOPs / median / 1e9 / ceilings.sgemmGFLOPS))
         }
     }
 
