@@ -172,25 +172,24 @@ final class EngineLoop {
         var row = 0
         for chunk in chunks where chunk.samples {
             defer { row += 1 }
-            guard let job = jobs[chunk.id] else { continue }
-            picks.append(Pick(id: chunk.id, row: row, sampler: job.sampler, wantsLogprob: job.prepared.logprobs))
+            // Moved out, not copied: the sampler's penalty counts stay uniquely owned, so `accept` updates
+            // them in place.
+            guard let job = jobs.removeValue(forKey: chunk.id) else { continue }
+            picks.append(Pick(job: job, row: row))
         }
         sample(&picks, logits: logits)
-        for pick in picks {
-            guard var job = jobs.removeValue(forKey: pick.id) else { continue }
-            job.sampler = pick.sampler
-            emit(&job, token: pick.token, logprob: pick.logprob, now: now)
+        for i in picks.indices {
+            emit(&picks[i].job, token: picks[i].token, logprob: picks[i].logprob, now: now)
         }
     }
 
-    /// One sampled row: the job's sampler (copied out, so rows can be sampled in parallel), then its result.
+    /// One sampled row: its job (taken out of `jobs`, so rows can be sampled in parallel), then its result.
     private struct Pick {
-        let id: JobID
+        var job: Job
         let row: Int
-        var sampler: Sampler
-        let wantsLogprob: Bool
         var token: Int32 = 0
         var logprob: Float?
+        var wantsLogprob: Bool { job.prepared.logprobs }
     }
 
     /// Samples every pick's row, spread over the cores: each job's sampler and logits row are its own, and with
@@ -212,11 +211,11 @@ final class EngineLoop {
                         for i in range {
                             let choices = UnsafeMutableBufferPointer(start: logits.row(picks[i].row), count: vocab)
                             guard picks[i].wantsLogprob, let scratch = rawBase.map({ $0 + part * vocab }) else {
-                                picks[i].token = picks[i].sampler.choose(choices)
+                                picks[i].token = picks[i].job.sampler.choose(choices)
                                 continue
                             }
                             if let source = choices.baseAddress { scratch.update(from: source, count: vocab) }
-                            let token = picks[i].sampler.choose(choices)
+                            let token = picks[i].job.sampler.choose(choices)
                             picks[i].token = token
                             picks[i].logprob = Softmax.logProbability(of: Int(token), in: scratch, vocab)
                         }

@@ -150,7 +150,7 @@ private struct Job: @unchecked Sendable {
             let chunkBytes = (k1 - k0) * w * MemoryLayout<Float>.stride
             let fullTiles = rowCount / 4
             var t = 0
-            if fullTiles >= 2 {
+            if fullTiles >= 2, k1 > k0 {
                 // The first tile reads this chunk from memory and the others from cache, so on its own the
                 // memory stream would stop while they compute (the hardware prefetcher follows misses only).
                 // The first tiles each ask for a share of the next chunk instead: the weights are one stream

@@ -26,6 +26,27 @@ public enum VectorOps {
         return sum
     }
 
+    /// Σ x[i] over `n` elements with four independent 16-wide accumulators, so a pass over a large buffer is
+    /// bound by loads, not by add latency: the benchmarks' streaming-read probe, built with the kernels' ISA.
+    public static func sum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+        let raw = UnsafeRawPointer(x)
+        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
+        var i = 0
+        while i + 64 <= n {
+            a0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            a1 += raw.loadUnaligned(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
+            a2 += raw.loadUnaligned(fromByteOffset: i * 4 + 128, as: SIMD16<Float>.self)
+            a3 += raw.loadUnaligned(fromByteOffset: i * 4 + 192, as: SIMD16<Float>.self)
+            i += 64
+        }
+        var total = ((a0 + a1) + (a2 + a3)).sum()
+        while i < n {
+            total += x[i]
+            i += 1
+        }
+        return total
+    }
+
     /// Σ x[i]² over `n` elements, accumulated in f32 (as PyTorch does for an f32 tensor).
     @inlinable
     public static func sumOfSquares(_ x: UnsafePointer<Float>, _ n: Int) -> Float {

@@ -100,9 +100,11 @@ struct GenerateBenchmark: ParsableCommand {
                 let r = try runJobs(engine, recorder, count: n, promptLength: prompt, newTokens: tokens, vocab: config.vocabSize, seed: UInt64(n))
                 // Decode throughput (all jobs running, one token each per step) is what llama.cpp's batched
                 // figures measure; the end-to-end rate also pays for every prompt's prefill.
-                print(String(format: "%-20@ %2d jobs: decode %6.1f tokens/s total (step %.1f ms); end to end %6.1f tokens/s (%d tokens in %.2f s, prefill included); time to first token mean %.0f ms, max %.0f ms",
-                             label, n, Double(n) / max(r.decodeStep, 1e-9), r.decodeStep * 1e3, Double(r.tokens) / r.seconds, r.tokens, r.seconds,
-                             r.ttftMean * 1e3, r.ttftMax * 1e3))
+                // With one new token per job there is no decode phase to time.
+                let decode = tokens < 2 ? "decode n/a (one token per job)"
+                    : String(format: "decode %6.1f tokens/s total (step %.1f ms)", Double(n) / max(r.decodeStep, 1e-9), r.decodeStep * 1e3)
+                print(String(format: "%-20@ %2d jobs: %@; end to end %6.1f tokens/s (%d tokens in %.2f s, prefill included); time to first token mean %.0f ms, max %.0f ms",
+                             label, n, decode, Double(r.tokens) / r.seconds, r.tokens, r.seconds, r.ttftMean * 1e3, r.ttftMax * 1e3))
             }
         }
 

@@ -57,7 +57,7 @@ struct MachineCeilings {
             let parts = ParallelFor.workerCount
             DispatchQueue.concurrentPerform(iterations: parts) { p in
                 let lo = count * p / parts, hi = count * (p + 1) / parts
-                sumsBox.value[p] = streamSum(base.value + lo, hi - lo)
+                sumsBox.value[p] = VectorOps.sum(base.value + lo, hi - lo)
             }
             best = min(best, Clock.seconds(since: t))
             for p in 0..<parts { sink += sums[p] }
@@ -65,23 +65,6 @@ struct MachineCeilings {
         }
         if sink == -1 { print("") }  // keeps the sums observable
         return Double(count * 4) / best / 1e9
-    }
-
-    /// Sum with independent SIMD accumulators so the loop is bound by loads, not by add latency.
-    static func streamSum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
-        let raw = UnsafeRawPointer(p)
-        var a0 = SIMD16<Float>(), a1 = SIMD16<Float>(), a2 = SIMD16<Float>(), a3 = SIMD16<Float>()
-        var i = 0
-        while i + 64 <= n {
-            a0 += raw.load(fromByteOffset: i * 4, as: SIMD16<Float>.self)
-            a1 += raw.load(fromByteOffset: i * 4 + 64, as: SIMD16<Float>.self)
-            a2 += raw.load(fromByteOffset: i * 4 + 128, as: SIMD16<Float>.self)
-            a3 += raw.load(fromByteOffset: i * 4 + 192, as: SIMD16<Float>.self)
-            i += 64
-        }
-        var s = ((a0 + a1) + (a2 + a3)).sum()
-        while i < n { s += p[i]; i += 1 }
-        return s
     }
 }
 

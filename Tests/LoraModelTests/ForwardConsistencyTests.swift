@@ -86,6 +86,34 @@ struct ForwardConsistencyTests {
         }
     }
 
+    @Test func groupedDecodeAttentionEqualsOneHeadPerItem() throws {
+        // Enough sequences, on any core count, that decode attention takes whole kv groups per work item; each
+        // must give, bit for bit, what its decode step alone gives (one sequence: one query head per item).
+        let model = try LlamaModel(randomWeights: Self.config, seed: 17)
+        let count = 4 * ParallelFor.workerCount
+        let prompts = (0..<count).map { Self.tokens(3 + $0 % 9, seed: 20 + $0) }
+        let cache = KVPagePool(config: model.config, pageSize: 4, tokens: 2 * prompts.reduce(0) { $0 + $1.count + 4 })
+        let scratch = ForwardScratch()
+        func prefilled() throws -> [[Int32]] {
+            try prompts.map { prompt in
+                let pages = try #require(cache.allocate(cache.pagesNeeded(forPositions: prompt.count + 1)))
+                _ = try model.forward([SequenceChunk(tokens: prompt, pages: pages, cachedLength: 0, logits: .none)], cache: cache, scratch: scratch)
+                return pages
+            }
+        }
+        let batchedPages = try prefilled(), alonePages = try prefilled()
+        let next = (0..<count).map { Int32(($0 * 11 + 1) % 50) }
+        let stepped = try model.forward(
+            (0..<count).map { SequenceChunk(tokens: [next[$0]], pages: batchedPages[$0], cachedLength: prompts[$0].count) },
+            cache: cache, scratch: scratch)
+        for s in 0..<count {
+            let batchedRow = Array(UnsafeBufferPointer(start: stepped.row(s), count: stepped.cols))
+            let alone = try model.forward([SequenceChunk(tokens: [next[s]], pages: alonePages[s], cachedLength: prompts[s].count)],
+                                          cache: cache, scratch: scratch)
+            #expect(batchedRow == Array(UnsafeBufferPointer(start: alone.row(0), count: alone.cols)), "sequence \(s) of \(count)")
+        }
+    }
+
     @Test func emptyChunksGiveNoLogitRows() throws {
         // An empty chunk asking for its last logits has none; the rows of the other chunks stay theirs.
         let model = try LlamaModel(randomWeights: Self.config, seed: 15)

@@ -199,6 +199,13 @@ struct KernelTests {
         #expect((0..<ParallelFor.workerCount).allSatisfy { emptyRanges[$0] == 0 })
     }
 
+    @Test(arguments: [0, 1, 63, 64, 65, 1_000])
+    func sumAddsEveryElement(count: Int) {
+        let x = (0..<count).map { Float($0 % 7) - 2.5 }
+        let expected = x.reduce(0.0) { $0 + Double($1) }
+        #expect(abs(Double(VectorOps.sum(x, count)) - expected) < 1e-3)
+    }
+
     @Test func fastExpMatchesLibm() {
         var worst: Float = 0
         var x: Float = -87
