@@ -150,14 +150,15 @@ private struct Job: @unchecked Sendable {
             let chunkBytes = (k1 - k0) * w * MemoryLayout<Float>.stride
             let fullTiles = rowCount / 4
             var t = 0
-            if fullTiles >= 2, k1 > k0 {
+            if fullTiles >= 2 {
                 // The first tile reads this chunk from memory and the others from cache, so on its own the
                 // memory stream would stop while they compute (the hardware prefetcher follows misses only).
                 // The first tiles each ask for a share of the next chunk instead: the weights are one stream
                 // in the order they are used, and a prefetch past the end is a harmless hint. At batch 16
                 // this took the products from ~50% to ~75% of peak; a prefill block needs no more than four.
+                // Each input index's panel column is `w` floats: a tile prefetches 1/sharing of one per index.
                 let sharing = min(fullTiles, Self.prefetchingTiles)
-                let stride = chunkBytes / sharing / (k1 - k0)
+                let stride = w * MemoryLayout<Float>.stride / sharing
                 var ahead = wp + chunkBytes
                 while t < 4 * sharing {
                     Self.tile4(w: wp, x: x + (firstRow + t) * ldx + k0, ldx: ldx, depth: k1 - k0, c: c + t * ldc, ldc: ldc, load: load,
