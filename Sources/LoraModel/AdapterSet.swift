@@ -15,7 +15,7 @@ import LoraNumerics
 public struct AdapterSet: ProjectionAdapter {
     /// How to apply the adapters.
     public enum Mode: String, Sendable, CaseIterable {
-        /// Merged when the extra memory fits the budget, else unmerged.
+        /// Merged when the extra memory fits the budget and the base weights are f32, else unmerged.
         case auto, merged, unmerged
     }
 
@@ -89,13 +89,17 @@ public struct AdapterSet: ProjectionAdapter {
         var touched = [Bool](repeating: false, count: slotCount)
         for e in entries { for key in e.adapter.modules.keys { touched[Self.index(layer: key.layer, slot: key.module.fusedSlot)] = true } }
         let mergedBytes = (0..<slotCount).reduce(0) { sum, i in
-            touched[i] ? sum + Self.base(model, at: i).byteCount : sum
+            touched[i] ? sum + Self.base(model, at: i).float32ByteCount : sum
         }
         let useMerged: Bool
         switch mode {
         case .merged: useMerged = true
         case .unmerged: useMerged = false
-        case .auto: useMerged = mergedBytes <= mergeBudgetBytes
+        case .auto:
+            // A merged weight is f32; over a 16-bit base it would double the bytes every token reads, which
+            // costs more than the unmerged delta's two thin products.
+            let basesAreFloat32 = (0..<slotCount).allSatisfy { !touched[$0] || Self.base(model, at: $0).element == .float32 }
+            useMerged = basesAreFloat32 && mergedBytes <= mergeBudgetBytes
         }
 
         var unmergedSlots = [UnmergedSlot?](repeating: nil, count: slotCount)
@@ -189,9 +193,10 @@ extension AdapterSet {
         return UnmergedSlot(stackedA: PanelMatrix(packing: stackedA), parts: parts)
     }
 
-    /// `W + Σ B_cat · A_cat` per projection of the slot, as a new matrix.
+    /// `W + Σ B_cat · A_cat` per projection of the slot, as a new f32 matrix (a 16-bit base is widened: the
+    /// merged weight is the sum, not the sum rounded back to the checkpoint's format).
     static func merge(base: PanelMatrix, _ pieces: UnmergedSlot) -> PanelMatrix {
-        let out = PanelMatrix(copying: base)
+        let out = PanelMatrix(widening: base)
         let inDim = base.cols, w = PanelMatrix.width
         for part in pieces.parts {
             let rank = part.b.cols, rows = part.b.rows

@@ -71,12 +71,23 @@ public final class CheckpointWeights: WeightSource {
     public func contains(_ name: String) -> Bool { locations[name] != nil }
 
     public func tensor(_ name: String, shape: [Int]) throws -> FloatBuffer {
+        let location = try checkedLocation(name, shape: shape)
+        return try location.file.floats(location.info)
+    }
+
+    public func halfPrecisionTensor(_ name: String, shape: [Int]) throws -> HalfPrecisionTensor? {
+        let location = try checkedLocation(name, shape: shape)
+        return try location.file.halfPrecision(location.info)
+    }
+
+    /// The tensor's file and entry, once its shape is checked; marks it used.
+    private func checkedLocation(_ name: String, shape: [Int]) throws -> (file: SafetensorsFile, info: TensorInfo) {
         guard let location = locations[name] else { throw ModelLoadError.missingTensor(name: name) }
         guard location.info.shape == shape else {
             throw ModelLoadError.wrongShape(name: name, expected: shape, actual: location.info.shape)
         }
         used.insert(name)
-        return try location.file.floats(location.info)
+        return location
     }
 
     public func ignore(_ name: String, shape: [Int]) throws {

@@ -24,16 +24,19 @@ public struct LlamaModel: Sendable {
     }
 
     /// Loads a Hugging Face checkpoint directory (config.json, generation_config.json, safetensors).
-    public init(directory: URL) throws {
+    public init(directory: URL, precision: WeightPrecision = .asStored) throws {
         let config = try LlamaConfig(directory: directory)
         let source = try CheckpointWeights(directory: directory)
-        self.init(config: config, weights: try LlamaWeights(config: config, source: source))
+        self.init(config: config, weights: try LlamaWeights(config: config, source: source, precision: precision))
     }
 
-    /// A model of `config`'s shape with deterministic random weights (tests, benchmarks).
-    public init(randomWeights config: LlamaConfig, seed: UInt64 = 1) throws {
+    /// A model of `config`'s shape with deterministic random weights (tests, benchmarks), stored as `element`
+    /// the way a checkpoint in that format would be.
+    public init(randomWeights config: LlamaConfig, seed: UInt64 = 1, element: PanelElement = .float32,
+                precision: WeightPrecision = .asStored) throws {
         try config.validate()
-        self.init(config: config, weights: try LlamaWeights(config: config, source: RandomWeights(seed: seed)))
+        let source = RandomWeights(seed: seed, element: element)
+        self.init(config: config, weights: try LlamaWeights(config: config, source: source, precision: precision))
     }
 
     /// Runs one ragged batch: each chunk's tokens are appended after its cached positions, their keys and

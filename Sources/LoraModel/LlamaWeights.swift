@@ -58,14 +58,15 @@ public struct LlamaWeights: Sendable {
         untiedEmbedding.map { $0[token, i] } ?? lmHead[token, i]
     }
 
-    /// Bytes of f32 weights a decode step reads (every matrix once; the embedding row lookup is negligible).
+    /// Bytes of weights a decode step reads (every matrix once; the embedding row lookup is negligible).
     public var decodeReadBytes: Int {
         layers.reduce(0) { $0 + $1.byteCount } + lmHead.byteCount + finalNorm.byteCount
     }
 
     /// Reads every tensor `config` requires from `source`, checking names and shapes, and refuses tensors the
-    /// config does not explain.
-    public init(config: LlamaConfig, source: WeightSource) throws {
+    /// config does not explain. Linear weights stored as bf16 or f16 stay 16-bit unless `precision` is
+    /// `.float32`; norms and an untied embedding table are always f32.
+    public init(config: LlamaConfig, source: WeightSource, precision: WeightPrecision = .asStored) throws {
         try config.validate()
         let d = config.hiddenSize
         // Mapped F32 tensors are copied: anonymous memory can use huge pages, which decode streams faster, and
@@ -76,11 +77,23 @@ public struct LlamaWeights: Sendable {
         }
         func stacked(_ parts: [(String, Int)], cols: Int) throws -> PanelMatrix {
             // Every part's shape is checked against the file before the packed matrix is allocated.
-            let tensors = try parts.map { try source.tensor($0.0, shape: [$0.1, cols]) }
-            let out = PanelMatrix(rows: parts.reduce(0) { $0 + $1.1 }, cols: cols)
+            let tensors: [(half: HalfPrecisionTensor?, float: FloatBuffer?)] = try parts.map { name, rows in
+                if precision == .asStored, let half = try source.halfPrecisionTensor(name, shape: [rows, cols]) {
+                    return (half, nil)
+                }
+                return (nil, try source.tensor(name, shape: [rows, cols]))
+            }
+            // 16-bit panels when every part is stored in the same 16-bit format; f32 otherwise.
+            let formats = Set(tensors.map { $0.half?.element ?? .float32 })
+            let element = formats.count == 1 ? formats.first ?? .float32 : .float32
+            let out = PanelMatrix(rows: parts.reduce(0) { $0 + $1.1 }, cols: cols, element: element)
             var row = 0
             for (t, (_, rows)) in zip(tensors, parts) {
-                out.store(rowMajor: t.pointer, ld: cols, firstRow: row, count: rows)
+                if element != .float32, let half = t.half {
+                    out.store(rowMajorBits: half.bits, ld: cols, firstRow: row, count: rows)
+                } else if let floats = t.float ?? t.half?.widened() {
+                    out.store(rowMajor: floats.pointer, ld: cols, firstRow: row, count: rows)
+                }
                 row += rows
             }
             return out

@@ -2,12 +2,18 @@ import LoraNumerics
 
 /// Deterministic random tensors of any requested shape, for tests and benchmarks that need a model of a given
 /// size without a checkpoint. Matrices are uniform in ±1/√cols so activations stay in a sane range; vectors
-/// (norm weights) are near 1.
+/// (norm weights) are near 1. With a 16-bit `element` the values are rounded to that format and offered as
+/// stored, like a bf16 or f16 checkpoint.
 public final class RandomWeights: WeightSource {
     private var state: UInt64
+    /// The format the source pretends to store its tensors in.
+    public let element: PanelElement
 
-    /// A source whose tensors depend only on `seed` and the order of requests.
-    public init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    /// A source whose tensors depend only on `seed`, `element` and the order of requests.
+    public init(seed: UInt64, element: PanelElement = .float32) {
+        state = seed &+ 0x9E37_79B9_7F4A_7C15
+        self.element = element
+    }
 
     public func contains(_ name: String) -> Bool { true }
     public func unusedTensorNames() -> [String] { [] }
@@ -18,13 +24,37 @@ public final class RandomWeights: WeightSource {
         let count = shape.reduce(1, *)
         let out = FloatBuffer(count: count)
         let p = out.pointer
+        fill(shape) { i, value in p[i] = element.widen(bits: stored(value)) }
+        return out
+    }
+
+    public func halfPrecisionTensor(_ name: String, shape: [Int]) throws -> HalfPrecisionTensor? {
+        guard element != .float32 else { return nil }
+        let count = shape.reduce(1, *)
+        let buffer = FloatBuffer(count: (count + 1) / 2)
+        let bits = UnsafeMutableRawPointer(buffer.pointer).assumingMemoryBound(to: UInt16.self)
+        fill(shape) { i, value in bits[i] = UInt16(truncatingIfNeeded: stored(value)) }
+        return HalfPrecisionTensor(element: element, bits: UnsafeRawPointer(bits), count: count, owner: buffer)
+    }
+
+    /// Calls `body(i, value)` for every element, in order.
+    private func fill(_ shape: [Int], _ body: (Int, Float) -> Void) {
+        let count = shape.reduce(1, *)
         if shape.count == 1 {
-            for i in 0..<count { p[i] = 1 + 0.1 * nextSigned() }
+            for i in 0..<count { body(i, 1 + 0.1 * nextSigned()) }
         } else {
             let scale = 1 / Float(max(shape.last ?? 1, 1)).squareRoot()
-            for i in 0..<count { p[i] = scale * nextSigned() }
+            for i in 0..<count { body(i, scale * nextSigned()) }
         }
-        return out
+    }
+
+    /// `value`'s bits in `element`, rounded to nearest even.
+    private func stored(_ value: Float) -> UInt32 {
+        switch element {
+        case .float32: return value.bitPattern
+        case .bfloat16: return UInt32(HalfPrecision.bfloat16Bits(value))
+        case .float16: return UInt32(Float16(value).bitPattern)
+        }
     }
 
     /// Uniform in [-1, 1) from a xorshift64* generator.

@@ -78,6 +78,19 @@ public final class SafetensorsFile: @unchecked Sendable {
         return try floats(info)
     }
 
+    /// The tensor described by `info` as stored, when it is bf16 or f16; nil for any other dtype. The values
+    /// stay in the mapping (the result keeps the file alive).
+    public func halfPrecision(_ info: TensorInfo) throws -> HalfPrecisionTensor? {
+        guard let base = file.base else { throw ModelLoadError.truncatedFile(path: path, size: file.size) }
+        let element: PanelElement
+        switch info.dtype {
+        case .bf16: element = .bfloat16
+        case .f16: element = .float16
+        default: return nil
+        }
+        return HalfPrecisionTensor(element: element, bits: base + dataOffset + info.span.lowerBound, count: info.elementCount, owner: file)
+    }
+
     /// Reads the tensor described by `info` as f32.
     public func floats(_ info: TensorInfo) throws -> FloatBuffer {
         guard let base = file.base else { throw ModelLoadError.truncatedFile(path: path, size: file.size) }

@@ -6,6 +6,14 @@ public enum HalfPrecision {
         Float(bitPattern: UInt32(bits) << 16)
     }
 
+    /// f32 to bfloat16 bits, rounded to nearest even (NaN stays a quiet NaN): how a bf16 checkpoint is made.
+    @inlinable
+    public static func bfloat16Bits(_ value: Float) -> UInt16 {
+        guard !value.isNaN else { return 0x7FC0 }
+        let bits = value.bitPattern
+        return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+    }
+
     /// IEEE binary16 bits to f32, exactly (subnormals, infinities and NaN included).
     @inlinable
     public static func float16ToFloat(_ bits: UInt16) -> Float {

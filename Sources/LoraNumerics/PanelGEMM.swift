@@ -10,7 +10,8 @@ import CKernelSupport
 ///
 /// Every output element is one fused multiply-add chain over k in increasing order, whatever the tile it
 /// falls in (4, 2 or 1 rows) and however many rows share the call, so a row's result does not depend on the
-/// rest of the batch.
+/// rest of the batch. A 16-bit matrix runs the same chains on its values widened in registers, so its result
+/// equals, bit for bit, that of the f32 matrix holding the widened values.
 public enum PanelGEMM {
     /// Input indices per pass over a panel: 24 × 768 floats (72 KiB) stay in L2 while every tile of the row
     /// block uses them.
@@ -59,6 +60,7 @@ public enum PanelGEMM {
     ) {
         precondition(b.rows % PanelMatrix.width == 0 && firstPanel + b.panelCount <= target.panelCount,
                      "addProduct needs whole panels inside the target")
+        precondition(target.element == .float32, "addProduct needs an f32 target (widen a 16-bit weight first)")
         // Row k of Aᵀ times panel i of B is column k of target panel firstPanel + i: y is the target's storage
         // with 24-float rows and one panel's span between panels.
         let job = Job(b, x: aTransposed, ldx: b.cols, y: target.panel(firstPanel), ldy: PanelMatrix.width,
@@ -98,7 +100,8 @@ public enum PanelGEMM {
 
 /// One product's operands; `run` computes one panel for one block of rows.
 private struct Job: @unchecked Sendable {
-    let panels: UnsafePointer<Float>
+    let panels: UnsafeRawPointer
+    let element: PanelElement
     let depth: Int
     let chunks: Int
     let outRows: Int
@@ -115,7 +118,8 @@ private struct Job: @unchecked Sendable {
     static let prefetchingTiles = 4
 
     init(_ weight: PanelMatrix, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int, panelStride: Int, accumulate: Bool) {
-        panels = UnsafePointer(weight.storage.pointer)
+        panels = UnsafeRawPointer(weight.bytes)
+        element = weight.element
         depth = weight.cols
         chunks = max(1, (weight.cols + PanelGEMM.depthBlock - 1) / PanelGEMM.depthBlock)
         outRows = weight.rows
@@ -130,7 +134,18 @@ private struct Job: @unchecked Sendable {
     var panelCount: Int { (outRows + Self.width - 1) / Self.width }
 
     func run(panel p: Int, firstRow: Int, rowCount: Int, temp: UnsafeMutablePointer<Float>) {
+        // One switch per panel and row block; the loops below are specialised per format.
+        switch element {
+        case .float32: run(Float32Column.self, panel: p, firstRow: firstRow, rowCount: rowCount, temp: temp)
+        case .bfloat16: run(BFloat16Column.self, panel: p, firstRow: firstRow, rowCount: rowCount, temp: temp)
+        case .float16: run(Float16Column.self, panel: p, firstRow: firstRow, rowCount: rowCount, temp: temp)
+        }
+    }
+
+    @inline(__always)
+    private func run<L: PanelColumnLoad>(_ load: L.Type, panel p: Int, firstRow: Int, rowCount: Int, temp: UnsafeMutablePointer<Float>) {
         let w = Self.width
+        let columnBytes = w * L.byteSize
         let valid = min(w, outRows - p * w)
         let firstCol = p * panelStride
         // A partial last panel, and `y +=`, compute into a zeroed full-width scratch tile first: the padding
@@ -142,12 +157,12 @@ private struct Job: @unchecked Sendable {
             c = temp
             ldc = w
         }
-        let panel = panels + p * depth * w
+        let panel = panels + p * depth * columnBytes
         for chunk in 0..<chunks {
             let k0 = depth * chunk / chunks, k1 = depth * (chunk + 1) / chunks
             let load = chunk > 0
-            let wp = UnsafeRawPointer(panel + k0 * w)
-            let chunkBytes = (k1 - k0) * w * MemoryLayout<Float>.stride
+            let wp = panel + k0 * columnBytes
+            let chunkBytes = (k1 - k0) * columnBytes
             let fullTiles = rowCount / 4
             var t = 0
             if fullTiles >= 2 {
@@ -156,28 +171,28 @@ private struct Job: @unchecked Sendable {
                 // The first tiles each ask for a share of the next chunk instead: the weights are one stream
                 // in the order they are used, and a prefetch past the end is a harmless hint. At batch 16
                 // this took the products from ~50% to ~75% of peak; a prefill block needs no more than four.
-                // Each input index's panel column is `w` floats: a tile prefetches 1/sharing of one per index.
+                // Each input index's panel column is `columnBytes`: a tile prefetches 1/sharing of one per index.
                 let sharing = min(fullTiles, Self.prefetchingTiles)
-                let stride = w * MemoryLayout<Float>.stride / sharing
+                let stride = columnBytes / sharing
                 var ahead = wp + chunkBytes
                 while t < 4 * sharing {
-                    Self.tile4(w: wp, x: x + (firstRow + t) * ldx + k0, ldx: ldx, depth: k1 - k0, c: c + t * ldc, ldc: ldc, load: load,
+                    Self.tile4(L.self, w: wp, x: x + (firstRow + t) * ldx + k0, ldx: ldx, depth: k1 - k0, c: c + t * ldc, ldc: ldc, load: load,
                                prefetch: true, ahead: ahead, aheadStride: stride)
                     ahead += stride * (k1 - k0)
                     t += 4
                 }
             }
             while t + 4 <= rowCount {
-                Self.tile4(w: wp, x: x + (firstRow + t) * ldx + k0, ldx: ldx, depth: k1 - k0, c: c + t * ldc, ldc: ldc, load: load,
+                Self.tile4(L.self, w: wp, x: x + (firstRow + t) * ldx + k0, ldx: ldx, depth: k1 - k0, c: c + t * ldc, ldc: ldc, load: load,
                            prefetch: false, ahead: wp, aheadStride: 0)
                 t += 4
             }
             if t + 2 <= rowCount {
-                Self.tile2(w: wp, x: x + (firstRow + t) * ldx + k0, ldx: ldx, depth: k1 - k0, c: c + t * ldc, ldc: ldc, load: load)
+                Self.tile2(L.self, w: wp, x: x + (firstRow + t) * ldx + k0, ldx: ldx, depth: k1 - k0, c: c + t * ldc, ldc: ldc, load: load)
                 t += 2
             }
             if t < rowCount {
-                Self.tile1(w: wp, x: x + (firstRow + t) * ldx + k0, depth: k1 - k0, c: c + t * ldc, load: load)
+                Self.tile1(L.self, w: wp, x: x + (firstRow + t) * ldx + k0, depth: k1 - k0, c: c + t * ldc, load: load)
             }
         }
         guard viaTemp else { return }
@@ -203,8 +218,8 @@ private struct Job: @unchecked Sendable {
 
     /// 4 rows × 24 outputs: 12 accumulators, 3 panel vectors, 1 broadcast — the 16 AVX registers.
     @inline(__always)
-    static func tile4(
-        w: UnsafeRawPointer, x: UnsafePointer<Float>, ldx: Int, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int, load: Bool,
+    static func tile4<L: PanelColumnLoad>(
+        _: L.Type, w: UnsafeRawPointer, x: UnsafePointer<Float>, ldx: Int, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int, load: Bool,
         prefetch: Bool, ahead: UnsafeRawPointer, aheadStride: Int
     ) {
         let c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc
@@ -214,14 +229,13 @@ private struct Job: @unchecked Sendable {
         var a30 = vector(c3, 0, load), a31 = vector(c3, 1, load), a32 = vector(c3, 2, load)
         let x1 = x + ldx, x2 = x + 2 * ldx, x3 = x + 3 * ldx
         var column = w, next = ahead
+        let step = Self.width * L.byteSize
         for k in 0..<depth {
             if prefetch {
                 lorad_prefetch_read(next)
                 next += aheadStride
             }
-            let w0 = column.load(fromByteOffset: 0, as: SIMD8<Float>.self)
-            let w1 = column.load(fromByteOffset: 32, as: SIMD8<Float>.self)
-            let w2 = column.load(fromByteOffset: 64, as: SIMD8<Float>.self)
+            let w0 = L.vector(column, 0), w1 = L.vector(column, 1), w2 = L.vector(column, 2)
             let b0 = SIMD8<Float>(repeating: x[k])
             a00 = a00.addingProduct(w0, b0); a01 = a01.addingProduct(w1, b0); a02 = a02.addingProduct(w2, b0)
             let b1 = SIMD8<Float>(repeating: x1[k])
@@ -230,7 +244,7 @@ private struct Job: @unchecked Sendable {
             a20 = a20.addingProduct(w0, b2); a21 = a21.addingProduct(w1, b2); a22 = a22.addingProduct(w2, b2)
             let b3 = SIMD8<Float>(repeating: x3[k])
             a30 = a30.addingProduct(w0, b3); a31 = a31.addingProduct(w1, b3); a32 = a32.addingProduct(w2, b3)
-            column += 96
+            column += step
         }
         put(a00, c, 0); put(a01, c, 1); put(a02, c, 2)
         put(a10, c1, 0); put(a11, c1, 1); put(a12, c1, 2)
@@ -240,23 +254,22 @@ private struct Job: @unchecked Sendable {
 
     /// 2 rows × 24 outputs.
     @inline(__always)
-    static func tile2(
-        w: UnsafeRawPointer, x: UnsafePointer<Float>, ldx: Int, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int, load: Bool
+    static func tile2<L: PanelColumnLoad>(
+        _: L.Type, w: UnsafeRawPointer, x: UnsafePointer<Float>, ldx: Int, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int, load: Bool
     ) {
         let c1 = c + ldc
         var a00 = vector(c, 0, load), a01 = vector(c, 1, load), a02 = vector(c, 2, load)
         var a10 = vector(c1, 0, load), a11 = vector(c1, 1, load), a12 = vector(c1, 2, load)
         let x1 = x + ldx
         var column = w
+        let step = Self.width * L.byteSize
         for k in 0..<depth {
-            let w0 = column.load(fromByteOffset: 0, as: SIMD8<Float>.self)
-            let w1 = column.load(fromByteOffset: 32, as: SIMD8<Float>.self)
-            let w2 = column.load(fromByteOffset: 64, as: SIMD8<Float>.self)
+            let w0 = L.vector(column, 0), w1 = L.vector(column, 1), w2 = L.vector(column, 2)
             let b0 = SIMD8<Float>(repeating: x[k])
             a00 = a00.addingProduct(w0, b0); a01 = a01.addingProduct(w1, b0); a02 = a02.addingProduct(w2, b0)
             let b1 = SIMD8<Float>(repeating: x1[k])
             a10 = a10.addingProduct(w0, b1); a11 = a11.addingProduct(w1, b1); a12 = a12.addingProduct(w2, b1)
-            column += 96
+            column += step
         }
         put(a00, c, 0); put(a01, c, 1); put(a02, c, 2)
         put(a10, c1, 0); put(a11, c1, 1); put(a12, c1, 2)
@@ -264,15 +277,17 @@ private struct Job: @unchecked Sendable {
 
     /// 1 row × 24 outputs (batch-1 decode: bound by reading the panel).
     @inline(__always)
-    static func tile1(w: UnsafeRawPointer, x: UnsafePointer<Float>, depth: Int, c: UnsafeMutablePointer<Float>, load: Bool) {
+    static func tile1<L: PanelColumnLoad>(_: L.Type, w: UnsafeRawPointer, x: UnsafePointer<Float>, depth: Int, c: UnsafeMutablePointer<Float>, load: Bool) {
         var a0 = vector(c, 0, load), a1 = vector(c, 1, load), a2 = vector(c, 2, load)
         var column = w
+        let step = Self.width * L.byteSize
         for k in 0..<depth {
+            if L.streamPrefetchBytes > 0 { lorad_prefetch_read(column + L.streamPrefetchBytes) }
             let b = SIMD8<Float>(repeating: x[k])
-            a0 = a0.addingProduct(column.load(fromByteOffset: 0, as: SIMD8<Float>.self), b)
-            a1 = a1.addingProduct(column.load(fromByteOffset: 32, as: SIMD8<Float>.self), b)
-            a2 = a2.addingProduct(column.load(fromByteOffset: 64, as: SIMD8<Float>.self), b)
-            column += 96
+            a0 = a0.addingProduct(L.vector(column, 0), b)
+            a1 = a1.addingProduct(L.vector(column, 1), b)
+            a2 = a2.addingProduct(L.vector(column, 2), b)
+            column += step
         }
         put(a0, c, 0); put(a1, c, 1); put(a2, c, 2)
     }

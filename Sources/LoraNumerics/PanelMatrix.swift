@@ -3,7 +3,8 @@
 ///
 /// This is the layout of an outer-product micro-kernel: one contiguous load of a panel's column is multiplied by
 /// a broadcast input value into `width` accumulators, with no horizontal sums and each weight read once per
-/// tile of input rows. The last panel is padded with zero rows.
+/// tile of input rows. The last panel is padded with zero rows. The values are f32, or a checkpoint's bf16 /
+/// f16 values kept as they are (`element`), which the kernel widens exactly.
 public struct PanelMatrix: Sendable {
     /// Output rows per panel (three SIMD8 vectors).
     public static let width = 24
@@ -12,17 +13,24 @@ public struct PanelMatrix: Sendable {
     public let rows: Int
     /// Input features.
     public let cols: Int
-    /// `panelCount · cols · width` floats.
+    /// The format of the stored values.
+    public let element: PanelElement
+    /// The memory: `panelCount · cols · width` values of `element`, packed (two 16-bit values per float slot).
     public let storage: FloatBuffer
 
     /// Number of panels, the last possibly partial.
     public var panelCount: Int { (rows + Self.width - 1) / Self.width }
 
+    /// Stored values, the padding of the last panel included.
+    public var elementCount: Int { panelCount * cols * Self.width }
+
     /// A zero matrix.
-    public init(rows: Int, cols: Int) {
+    public init(rows: Int, cols: Int, element: PanelElement = .float32) {
         self.rows = rows
         self.cols = cols
-        storage = FloatBuffer(count: ((rows + Self.width - 1) / Self.width) * cols * Self.width)
+        self.element = element
+        let values = ((rows + Self.width - 1) / Self.width) * cols * Self.width
+        storage = FloatBuffer(count: (values * element.byteSize + 3) / 4)
     }
 
     /// Packs a row-major (rows × cols) matrix.
@@ -31,11 +39,29 @@ public struct PanelMatrix: Sendable {
         store(rowMajor: source, ld: cols, firstRow: 0, count: rows)
     }
 
-    /// A private copy of `other` (the start of a merged adapter weight).
-    public init(copying other: PanelMatrix) {
+    /// An f32 copy of `other`, widened if it is 16-bit: the start of a merged adapter weight, which must hold
+    /// `W + ΔW` without rounding it back to the checkpoint's format.
+    public init(widening other: PanelMatrix) {
         rows = other.rows
         cols = other.cols
-        storage = FloatBuffer(copying: other.storage)
+        element = .float32
+        if other.element == .float32 {
+            storage = FloatBuffer(copying: other.storage)
+            return
+        }
+        let count = other.elementCount
+        storage = FloatBuffer(uninitializedCount: count)
+        let source = UncheckedSendableBox(UnsafeRawPointer(other.storage.pointer)), destination = UncheckedSendableBox(storage.pointer)
+        let block = 1 << 18, format = other.element
+        ParallelFor.ranges(count: (count + block - 1) / block, grain: 4) { blocks in
+            let start = blocks.lowerBound * block, end = min(count, blocks.upperBound * block)
+            let from = source.value + 2 * start, to = destination.value + start
+            if format == .bfloat16 {
+                HalfPrecision.convertBFloat16(from, to: to, count: end - start)
+            } else {
+                HalfPrecision.convertFloat16(from, to: to, count: end - start)
+            }
+        }
     }
 
     /// Packs a row-major matrix.
@@ -43,39 +69,78 @@ public struct PanelMatrix: Sendable {
         self.init(packing: matrix.pointer, rows: matrix.rows, cols: matrix.cols)
     }
 
-    /// Pointer to panel `p`'s first column.
-    @inlinable public func panel(_ p: Int) -> UnsafeMutablePointer<Float> { storage.pointer + p * cols * Self.width }
+    /// Pointer to panel `p`'s first column of an f32 matrix.
+    @inlinable public func panel(_ p: Int) -> UnsafeMutablePointer<Float> {
+        precondition(element == .float32, "panel(_:) needs an f32 matrix")
+        return storage.pointer + p * cols * Self.width
+    }
+
+    /// The first byte of the stored values.
+    public var bytes: UnsafeMutableRawPointer { UnsafeMutableRawPointer(storage.pointer) }
+
+    /// Position of element (row o, column k) among the stored values.
+    @inline(__always)
+    private func position(_ o: Int, _ k: Int) -> Int { (o / Self.width) * cols * Self.width + k * Self.width + o % Self.width }
 
     /// Copies row `o` (one output feature, `cols` floats) into `destination` — a tied embedding's lookup.
     public func copyRow(_ o: Int, to destination: UnsafeMutablePointer<Float>) {
-        let w = Self.width
-        let base = UnsafePointer(panel(o / w) + o % w)
-        for k in 0..<cols { destination[k] = base[k * w] }
+        let w = Self.width, start = position(o, 0)
+        switch element {
+        case .float32:
+            let base = UnsafePointer(storage.pointer + start)
+            for k in 0..<cols { destination[k] = base[k * w] }
+        case .bfloat16, .float16:
+            let base = UnsafeRawPointer(bytes) + 2 * start
+            for k in 0..<cols {
+                destination[k] = element.widen(bits: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * k * w, as: UInt16.self))))
+            }
+        }
     }
 
-    /// Writes rows `firstRow ..< firstRow + count` from a row-major block with row stride `ld`.
+    /// Writes rows `firstRow ..< firstRow + count` of an f32 matrix from a row-major block with row stride `ld`.
     public func store(rowMajor source: UnsafePointer<Float>, ld: Int, firstRow: Int, count: Int) {
+        precondition(element == .float32, "store(rowMajor:) needs an f32 matrix")
         precondition(firstRow >= 0 && count >= 0 && firstRow + count <= rows, "PanelMatrix rows out of range")
         for r in 0..<count {
-            let o = firstRow + r
-            let base = panel(o / Self.width) + o % Self.width
+            let base = storage.pointer + position(firstRow + r, 0)
             let row = source + r * ld
             for k in 0..<cols { base[k * Self.width] = row[k] }
         }
     }
 
-    /// A row-major copy (tests and tools).
+    /// Writes rows `firstRow ..< firstRow + count` of a 16-bit matrix from row-major little-endian values of
+    /// the matrix's format (a checkpoint tensor as stored; no alignment needed) with row stride `ld` values.
+    public func store(rowMajorBits source: UnsafeRawPointer, ld: Int, firstRow: Int, count: Int) {
+        precondition(element.byteSize == 2, "store(rowMajorBits:) needs a 16-bit matrix")
+        precondition(firstRow >= 0 && count >= 0 && firstRow + count <= rows, "PanelMatrix rows out of range")
+        let values = bytes.assumingMemoryBound(to: UInt16.self)
+        for r in 0..<count {
+            let base = values + position(firstRow + r, 0)
+            let row = source + 2 * r * ld
+            for k in 0..<cols { base[k * Self.width] = row.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self) }
+        }
+    }
+
+    /// A row-major f32 copy (tests and tools).
     public func unpacked() -> Matrix {
         let m = Matrix(rows: rows, cols: cols)
         for o in 0..<rows { copyRow(o, to: m.row(o)) }
         return m
     }
 
-    /// Element access (tests and setup code).
+    /// Element access, widened to f32 (tests and setup code).
     public subscript(row: Int, col: Int) -> Float {
-        storage.pointer[(row / Self.width) * cols * Self.width + col * Self.width + row % Self.width]
+        let i = position(row, col)
+        switch element {
+        case .float32: return storage.pointer[i]
+        case .bfloat16, .float16:
+            return element.widen(bits: UInt32(UInt16(littleEndian: UnsafeRawPointer(bytes).loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
+        }
     }
 
     /// Bytes held (including the padding of the last panel).
     public var byteCount: Int { storage.byteCount }
+
+    /// Bytes an f32 copy of this matrix holds (a merged adapter weight).
+    public var float32ByteCount: Int { elementCount * MemoryLayout<Float>.stride }
 }

@@ -13,6 +13,9 @@ struct ForwardBenchmark: ParsableCommand {
     @Option(help: "Model shape: \(ModelShape.allCases.map(\.rawValue).joined(separator: ", ")).")
     var shape: ModelShape = .smollm2135m
 
+    @Option(help: WeightFormat.help)
+    var weights: WeightFormat = .f32
+
     @Option(help: "Prompt length for the prefill measurement.")
     var prompt = 512
 
@@ -35,15 +38,15 @@ struct ForwardBenchmark: ParsableCommand {
     mutating func run() throws {
         let config = shape.config
         let batchSizes = batches.values
-        print("lorad-bench forward --shape \(shape.rawValue)")
+        print("lorad-bench forward --shape \(shape.rawValue) --weights \(weights.rawValue)")
         print(MachineCeilings.machineDescription)
         let ceilings = MachineCeilings.measureAndReport()
 
         let t0 = Clock.now()
-        let model = try LlamaModel(randomWeights: config, seed: 7)
+        let model = try LlamaModel(randomWeights: config, seed: 7, element: weights.element)
         let weightBytes = model.weights.decodeReadBytes
-        print(String(format: "model: %d parameters, %.1f MB of f32 weights read per decode step (built in %.1f s)",
-                     ModelShape.parameterCount(config), Double(weightBytes) / 1e6, Clock.seconds(since: t0)))
+        print(String(format: "model: %d parameters, %.1f MB of %@ weights read per decode step (built in %.1f s)",
+                     ModelShape.parameterCount(config), Double(weightBytes) / 1e6, weights.rawValue, Clock.seconds(since: t0)))
 
         // Prefill: one chunk of `prompt` tokens, logits for the last position only.
         let maxBatch = batchSizes.max() ?? 1

@@ -17,6 +17,9 @@ struct GenerateBenchmark: ParsableCommand {
     @Option(help: "Model shape: \(ModelShape.allCases.map(\.rawValue).joined(separator: ", ")).")
     var shape: ModelShape = .smollm2135m
 
+    @Option(help: WeightFormat.help)
+    var weights: WeightFormat = .f32
+
     @Option(help: "Prompt tokens per job.")
     var prompt = 128
 
@@ -71,12 +74,12 @@ struct GenerateBenchmark: ParsableCommand {
         let config = shape.config
         let counts = concurrency.values
         let maxJobs = counts.max() ?? 1
-        print("lorad-bench generate --shape \(shape.rawValue) --prompt \(prompt) --tokens \(tokens) --concurrency \(concurrency) --temperature \(temperature)")
+        print("lorad-bench generate --shape \(shape.rawValue) --weights \(weights.rawValue) --prompt \(prompt) --tokens \(tokens) --concurrency \(concurrency) --temperature \(temperature)")
         print(MachineCeilings.machineDescription)
         if !noCeilings {
             MachineCeilings.measureAndReport()
         }
-        let model = try LlamaModel(randomWeights: config, seed: 7)
+        let model = try LlamaModel(randomWeights: config, seed: 7, element: weights.element)
         let pool = try (0..<2).map { try LoraBenchmark.randomAdapter(config, rank: rank, seed: UInt64($0 + 1)) }
         let entries = pool.map { AdapterSet.Entry(adapter: $0, scale: 1) }
         let engineConfig = EngineConfiguration(

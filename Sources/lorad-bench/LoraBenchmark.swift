@@ -12,6 +12,9 @@ struct LoraBenchmark: ParsableCommand {
     @Option(help: "Model shape.")
     var shape: ModelShape = .smollm2135m
 
+    @Option(help: WeightFormat.help)
+    var weights: WeightFormat = .f32
+
     @Option(help: "Adapter rank.")
     var rank = 16
 
@@ -33,9 +36,9 @@ struct LoraBenchmark: ParsableCommand {
 
     mutating func run() throws {
         let config = shape.config
-        print("lorad-bench lora --shape \(shape.rawValue) --rank \(rank)")
+        print("lorad-bench lora --shape \(shape.rawValue) --weights \(weights.rawValue) --rank \(rank)")
         MachineCeilings.measureAndReport()
-        let model = try LlamaModel(randomWeights: config, seed: 3)
+        let model = try LlamaModel(randomWeights: config, seed: 3, element: weights.element)
         let counts = adapters.values
         let batchSizes = batches.values
         let pool = try (0..<(counts.max() ?? 0)).map { try Self.randomAdapter(config, rank: rank, seed: UInt64($0 + 1)) }

@@ -9,7 +9,7 @@ struct AdapterOptions: ParsableArguments {
         valueName: "dir[:scale]"))
     var adapters: [String] = []
 
-    @Option(name: .customLong("lora-mode"), help: "auto (merged when it fits the merge budget), merged or unmerged.")
+    @Option(name: .customLong("lora-mode"), help: "auto (merged when it fits the merge budget and the weights are f32), merged or unmerged.")
     var loraMode: LoraModeArgument = .auto
 
     @Option(name: .customLong("merge-budget-mb"), help: "Extra memory auto mode may spend on merged weights, in MiB.")
