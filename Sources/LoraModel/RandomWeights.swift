@@ -24,7 +24,7 @@ public final class RandomWeights: WeightSource {
         let count = shape.reduce(1, *)
         let out = FloatBuffer(count: count)
         let p = out.pointer
-        fill(shape) { i, value in p[i] = element.widen(bits: stored(value)) }
+        fill(shape) { i, value in p[i] = element.widen(bits: element.bits(rounding: value)) }
         return out
     }
 
@@ -32,9 +32,11 @@ public final class RandomWeights: WeightSource {
         guard element != .float32 else { return nil }
         let count = shape.reduce(1, *)
         let buffer = FloatBuffer(count: (count + 1) / 2)
-        let bits = UnsafeMutableRawPointer(buffer.pointer).assumingMemoryBound(to: UInt16.self)
-        fill(shape) { i, value in bits[i] = UInt16(truncatingIfNeeded: stored(value)) }
-        return HalfPrecisionTensor(element: element, bits: UnsafeRawPointer(bits), count: count, owner: buffer)
+        let bytes = UnsafeMutableRawPointer(buffer.pointer)
+        fill(shape) { i, value in
+            bytes.storeBytes(of: UInt16(truncatingIfNeeded: element.bits(rounding: value)).littleEndian, toByteOffset: 2 * i, as: UInt16.self)
+        }
+        return HalfPrecisionTensor(element: element, bits: UnsafeRawPointer(bytes), count: count, owner: buffer)
     }
 
     /// Calls `body(i, value)` for every element, in order.
@@ -45,15 +47,6 @@ public final class RandomWeights: WeightSource {
         } else {
             let scale = 1 / Float(max(shape.last ?? 1, 1)).squareRoot()
             for i in 0..<count { body(i, scale * nextSigned()) }
-        }
-    }
-
-    /// `value`'s bits in `element`, rounded to nearest even.
-    private func stored(_ value: Float) -> UInt32 {
-        switch element {
-        case .float32: return value.bitPattern
-        case .bfloat16: return UInt32(HalfPrecision.bfloat16Bits(value))
-        case .float16: return UInt32(Float16(value).bitPattern)
         }
     }
 

@@ -21,6 +21,16 @@ public enum SafetensorsDType: String, Sendable, CaseIterable {
     case bool = "BOOL", u8 = "U8", i8 = "I8", f8e5m2 = "F8_E5M2", f8e4m3 = "F8_E4M3", i16 = "I16", u16 = "U16"
     case f16 = "F16", bf16 = "BF16", i32 = "I32", u32 = "U32", f32 = "F32", f64 = "F64", i64 = "I64", u64 = "U64"
 
+    /// The floating-point format lorad reads this dtype as; nil for the ones it does not read.
+    public var floatElement: PanelElement? {
+        switch self {
+        case .f32: return .float32
+        case .bf16: return .bfloat16
+        case .f16: return .float16
+        default: return nil
+        }
+    }
+
     /// Size of one element in bytes.
     public var byteSize: Int {
         switch self {
@@ -82,12 +92,7 @@ public final class SafetensorsFile: @unchecked Sendable {
     /// stay in the mapping (the result keeps the file alive).
     public func halfPrecision(_ info: TensorInfo) throws -> HalfPrecisionTensor? {
         guard let base = file.base else { throw ModelLoadError.truncatedFile(path: path, size: file.size) }
-        let element: PanelElement
-        switch info.dtype {
-        case .bf16: element = .bfloat16
-        case .f16: element = .float16
-        default: return nil
-        }
+        guard let element = info.dtype.floatElement, element != .float32 else { return nil }
         return HalfPrecisionTensor(element: element, bits: base + dataOffset + info.span.lowerBound, count: info.elementCount, owner: file)
     }
 
@@ -96,26 +101,16 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard let base = file.base else { throw ModelLoadError.truncatedFile(path: path, size: file.size) }
         let source = base + dataOffset + info.span.lowerBound
         let count = info.elementCount
-        switch info.dtype {
-        case .f32:
-            if Int(bitPattern: source) % MemoryLayout<Float>.alignment == 0 {
-                let pointer = UnsafeMutablePointer(mutating: source.assumingMemoryBound(to: Float.self))
-                return FloatBuffer(borrowing: pointer, count: count, owner: file)
-            }
-            let out = FloatBuffer(count: count)
-            UnsafeMutableRawPointer(out.pointer).copyMemory(from: source, byteCount: count * 4)
-            return out
-        case .f16:
-            let out = FloatBuffer(count: count)
-            HalfPrecision.convertFloat16(source, to: out.pointer, count: count)
-            return out
-        case .bf16:
-            let out = FloatBuffer(count: count)
-            HalfPrecision.convertBFloat16(source, to: out.pointer, count: count)
-            return out
-        default:
+        guard let element = info.dtype.floatElement else {
             throw ModelLoadError.unsupportedDType(path: path, tensor: info.name, dtype: info.dtype.rawValue)
         }
+        if element == .float32, Int(bitPattern: source) % MemoryLayout<Float>.alignment == 0 {
+            let pointer = UnsafeMutablePointer(mutating: source.assumingMemoryBound(to: Float.self))
+            return FloatBuffer(borrowing: pointer, count: count, owner: file)
+        }
+        let out = FloatBuffer(uninitializedCount: count)
+        element.widen(source, to: out.pointer, count: count)
+        return out
     }
 
     static func parseHeader(_ data: Data, path: String, dataSize: Int) throws -> (tensors: [String: TensorInfo], metadata: [String: String]) {

@@ -18,26 +18,7 @@ public protocol WeightSource {
     func path(of name: String) -> String?
 }
 
-/// A bf16 or f16 tensor as stored: row-major little-endian 16-bit values (not necessarily aligned), valid
-/// while `owner` lives.
-public struct HalfPrecisionTensor {
-    /// `.bfloat16` or `.float16`.
-    public let element: PanelElement
-    /// The first value.
-    public let bits: UnsafeRawPointer
-    /// Number of values.
-    public let count: Int
-    /// Keeps the memory alive (a mapped file, a buffer).
-    public let owner: AnyObject
-
-    /// The values widened to f32 (exact).
-    public func widened() -> FloatBuffer {
-        let out = FloatBuffer(uninitializedCount: count)
-        if element == .bfloat16 {
-            HalfPrecision.convertBFloat16(bits, to: out.pointer, count: count)
-        } else {
-            HalfPrecision.convertFloat16(bits, to: out.pointer, count: count)
-        }
-        return out
-    }
+extension WeightSource {
+    /// Sources that never hold 16-bit tensors need not implement it.
+    public func halfPrecisionTensor(_ name: String, shape: [Int]) throws -> HalfPrecisionTensor? { nil }
 }

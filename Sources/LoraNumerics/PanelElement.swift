@@ -1,10 +1,9 @@
-import CKernelSupport
-
 /// The number formats a `PanelMatrix` can hold its weights in.
 ///
 /// Checkpoints are mostly bf16 (some f16); widening such a value to f32 is exact, so a matrix can keep the
 /// checkpoint's 16-bit values and the kernel widens them in registers: the same f32 products, bit for bit,
 /// from half the bytes. Decode is bound by reading the weights, so half the bytes is nearly twice the speed.
+/// 16-bit values are stored little-endian, as in a safetensors file (lorad runs on little-endian hosts).
 public enum PanelElement: String, Sendable, CaseIterable {
     case float32, bfloat16, float16
 
@@ -20,47 +19,23 @@ public enum PanelElement: String, Sendable, CaseIterable {
         case .float16: return HalfPrecision.float16ToFloat(UInt16(truncatingIfNeeded: bits))
         }
     }
-}
 
-/// How the micro-kernel reads vector `i` (8 weights) of a panel column as f32: one implementation per
-/// `PanelElement`, so the tile loops are written once and specialised per format.
-protocol PanelColumnLoad {
-    /// Bytes of one stored value.
-    static var byteSize: Int { get }
-    /// How far ahead of its loads the one-row tile prefetches (0: not at all). One row has three FMA chains
-    /// whose latency paces the loop; a 16-bit column is 48 bytes, so the loads the core can run ahead with
-    /// cover too little of the memory latency, and batch-1 decode read bf16 weights at ~75% of the bandwidth.
-    /// 1 KiB ahead took it 14–16% faster; f32 columns (96 bytes) were slower with it.
-    static var streamPrefetchBytes: Int { get }
-    /// Weights `8i ..< 8i + 8` of the column starting at `column`, widened to f32.
-    static func vector(_ column: UnsafeRawPointer, _ i: Int) -> SIMD8<Float>
-}
-
-enum Float32Column: PanelColumnLoad {
-    static var byteSize: Int { 4 }
-    static var streamPrefetchBytes: Int { 0 }
-    @inline(__always)
-    static func vector(_ column: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
-        column.load(fromByteOffset: i * 32, as: SIMD8<Float>.self)
+    /// `value` in this format (rounded to nearest even), as its bit pattern: how a checkpoint in this format
+    /// is made, for synthesized weights.
+    public func bits(rounding value: Float) -> UInt32 {
+        switch self {
+        case .float32: return value.bitPattern
+        case .bfloat16: return UInt32(HalfPrecision.bfloat16Bits(value))
+        case .float16: return UInt32(Float16(value).bitPattern)
+        }
     }
-}
 
-enum BFloat16Column: PanelColumnLoad {
-    static var byteSize: Int { 2 }
-    static var streamPrefetchBytes: Int { 1024 }
-    /// A bf16 value is the top half of an f32: zero-extend and shift (`vpmovzxwd` + `vpslld`).
-    @inline(__always)
-    static func vector(_ column: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
-        lorad_widen_bfloat16(column + i * 16)
-    }
-}
-
-enum Float16Column: PanelColumnLoad {
-    static var byteSize: Int { 2 }
-    static var streamPrefetchBytes: Int { 1024 }
-    /// IEEE half to single (`vcvtph2ps`), exact for every value including subnormals.
-    @inline(__always)
-    static func vector(_ column: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
-        lorad_widen_float16(column + i * 16)
+    /// Widens `count` stored values at `source` (little-endian, any alignment) into `destination`.
+    public func widen(_ source: UnsafeRawPointer, to destination: UnsafeMutablePointer<Float>, count: Int) {
+        switch self {
+        case .float32: UnsafeMutableRawPointer(destination).copyMemory(from: source, byteCount: count * 4)
+        case .bfloat16: HalfPrecision.convertBFloat16(source, to: destination, count: count)
+        case .float16: HalfPrecision.convertFloat16(source, to: destination, count: count)
+        }
     }
 }

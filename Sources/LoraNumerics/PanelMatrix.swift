@@ -15,8 +15,9 @@ public struct PanelMatrix: Sendable {
     public let cols: Int
     /// The format of the stored values.
     public let element: PanelElement
-    /// The memory: `panelCount · cols · width` values of `element`, packed (two 16-bit values per float slot).
-    public let storage: FloatBuffer
+    /// The memory: `panelCount · cols · width` values of `element`, packed (two 16-bit values per float slot,
+    /// little-endian); read it through `bytes`, or `panel(_:)` for f32.
+    @usableFromInline let storage: FloatBuffer
 
     /// Number of panels, the last possibly partial.
     public var panelCount: Int { (rows + Self.width - 1) / Self.width }
@@ -33,10 +34,21 @@ public struct PanelMatrix: Sendable {
         storage = FloatBuffer(count: (values * element.byteSize + 3) / 4)
     }
 
-    /// Packs a row-major (rows × cols) matrix.
-    public init(packing source: UnsafePointer<Float>, rows: Int, cols: Int) {
-        self.init(rows: rows, cols: cols)
-        store(rowMajor: source, ld: cols, firstRow: 0, count: rows)
+    /// Packs a row-major (rows × cols) matrix, rounding each value to `element` (nearest even) when that is a
+    /// 16-bit format — how synthesized weights become a bf16 or f16 "checkpoint".
+    public init(packing source: UnsafePointer<Float>, rows: Int, cols: Int, element: PanelElement = .float32) {
+        self.init(rows: rows, cols: cols, element: element)
+        guard element != .float32 else {
+            store(rowMajor: source, ld: cols, firstRow: 0, count: rows)
+            return
+        }
+        for o in 0..<rows {
+            let start = position(o, 0)
+            for k in 0..<cols {
+                let bits = UInt16(truncatingIfNeeded: element.bits(rounding: source[o * cols + k]))
+                bytes.storeBytes(of: bits.littleEndian, toByteOffset: 2 * (start + k * Self.width), as: UInt16.self)
+            }
+        }
     }
 
     /// An f32 copy of `other`, widened if it is 16-bit: the start of a merged adapter weight, which must hold
@@ -52,15 +64,11 @@ public struct PanelMatrix: Sendable {
         let count = other.elementCount
         storage = FloatBuffer(uninitializedCount: count)
         let source = UncheckedSendableBox(UnsafeRawPointer(other.storage.pointer)), destination = UncheckedSendableBox(storage.pointer)
+        // Split over the cores like `FloatBuffer(copying:)`: the page faults of fresh memory dominate.
         let block = 1 << 18, format = other.element
         ParallelFor.ranges(count: (count + block - 1) / block, grain: 4) { blocks in
             let start = blocks.lowerBound * block, end = min(count, blocks.upperBound * block)
-            let from = source.value + 2 * start, to = destination.value + start
-            if format == .bfloat16 {
-                HalfPrecision.convertBFloat16(from, to: to, count: end - start)
-            } else {
-                HalfPrecision.convertFloat16(from, to: to, count: end - start)
-            }
+            format.widen(source.value + 2 * start, to: destination.value + start, count: end - start)
         }
     }
 
@@ -113,11 +121,14 @@ public struct PanelMatrix: Sendable {
     public func store(rowMajorBits source: UnsafeRawPointer, ld: Int, firstRow: Int, count: Int) {
         precondition(element.byteSize == 2, "store(rowMajorBits:) needs a 16-bit matrix")
         precondition(firstRow >= 0 && count >= 0 && firstRow + count <= rows, "PanelMatrix rows out of range")
-        let values = bytes.assumingMemoryBound(to: UInt16.self)
+        let destination = bytes
         for r in 0..<count {
-            let base = values + position(firstRow + r, 0)
+            let start = 2 * position(firstRow + r, 0)
             let row = source + 2 * r * ld
-            for k in 0..<cols { base[k * Self.width] = row.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self) }
+            for k in 0..<cols {
+                // Little-endian in, little-endian out: the bytes are copied as they are.
+                destination.storeBytes(of: row.loadUnaligned(fromByteOffset: 2 * k, as: UInt16.self), toByteOffset: start + 2 * k * Self.width, as: UInt16.self)
+            }
         }
     }
 

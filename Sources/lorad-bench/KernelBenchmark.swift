@@ -24,16 +24,7 @@ struct KernelBenchmark: ParsableCommand {
 
     /// `matrix` in panels of the chosen format (16-bit values rounded to nearest even).
     func packed(_ matrix: Matrix) -> PanelMatrix {
-        guard weights != .f32 else { return PanelMatrix(packing: matrix) }
-        let values = UnsafeBufferPointer(start: matrix.pointer, count: matrix.rows * matrix.cols)
-        let bits: [UInt16] = values.map { v in
-            weights == .bf16 ? HalfPrecision.bfloat16Bits(v) : Float16(v).bitPattern
-        }
-        let out = PanelMatrix(rows: matrix.rows, cols: matrix.cols, element: weights.element)
-        bits.withUnsafeBytes { raw in
-            if let base = raw.baseAddress { out.store(rowMajorBits: base, ld: matrix.cols, firstRow: 0, count: matrix.rows) }
-        }
-        return out
+        PanelMatrix(packing: matrix.pointer, rows: matrix.rows, cols: matrix.cols, element: weights.element)
     }
 
     mutating func run() throws {

@@ -1,3 +1,4 @@
+import CKernelSupport
 import Foundation
 @testable import LoraNumerics
 import Testing
@@ -10,10 +11,7 @@ struct HalfPrecisionPanelTests {
     static func patterns(_ count: Int, format: PanelElement, seed: UInt64) -> [UInt16] {
         KernelTests.random(count, seed: seed).enumerated().map { i, value in
             let v: Float = i % 97 == 0 ? 0 : (i % 89 == 0 ? -0.0 : (i % 83 == 0 ? value * 1e-6 : value))
-            switch format {
-            case .bfloat16: return HalfPrecision.bfloat16Bits(v)
-            default: return Float16(v).bitPattern
-            }
+            return UInt16(truncatingIfNeeded: format.bits(rounding: v))
         }
     }
 
@@ -28,7 +26,8 @@ struct HalfPrecisionPanelTests {
     /// Every tile (4, 2, 1 rows), the prefetching path (8+ rows), several 64-row blocks, partial last panels
     /// and a depth split into chunks.
     @Test(arguments: [PanelElement.bfloat16, .float16],
-          [(1, 45, 70), (3, 48, 70), (7, 24, 9), (8, 50, 33), (16, 45, 576), (17, 73, 70), (65, 45, 70), (6, 30, 1_700), (12, 49, 1_700)])
+          [(1, 45, 70), (3, 48, 70), (7, 24, 9), (8, 50, 33), (16, 45, 576), (17, 73, 70), (65, 45, 70), (6, 30, 1_700),
+           (12, 49, 1_700), (1, 45, 1_700), (5, 45, 1_700)])
     func sixteenBitPanelsEqualWidenedFloatPanels(format: PanelElement, shape: (rows: Int, outDim: Int, inDim: Int)) {
         let (rows, outDim, inDim) = shape
         let (half, float) = Self.packed(Self.patterns(outDim * inDim, format: format, seed: 31), format: format, rows: outDim, cols: inDim)
@@ -61,36 +60,39 @@ struct HalfPrecisionPanelTests {
         #expect(widened.storage.array.map(\.bitPattern) == float.storage.array.map(\.bitPattern))
     }
 
-    /// The vector conversions the kernel uses agree with the scalar ones for every finite 16-bit pattern.
-    @Test func vectorWideningMatchesScalarForEveryPattern() {
-        let all = (0...UInt16.max).map { $0 }
+    /// The vector conversions agree with the scalar ones for every 16-bit pattern (NaN for NaN): the kernel's
+    /// (hardware, in this build) and the portable loops a LORAD_PORTABLE=1 build uses instead.
+    @Test(arguments: ["kernel", "portable"])
+    func vectorWideningMatchesScalarForEveryPattern(path: String) {
+        let all = (0...UInt16.max).map { $0.littleEndian }
         all.withUnsafeBytes { raw in
             let base = raw.baseAddress!
             var mismatches = 0
             for start in stride(from: 0, to: all.count, by: 8) {
-                let b = BFloat16Column.vector(base + 2 * start, 0), h = Float16Column.vector(base + 2 * start, 0)
+                let p = base + 2 * start
+                let b = path == "kernel" ? BFloat16Column.vector(p, 0) : lorad_widen_bfloat16_portable(p)
+                let h = path == "kernel" ? Float16Column.vector(p, 0) : lorad_widen_float16_portable(p)
                 for lane in 0..<8 {
-                    let bits = all[start + lane]
+                    let bits = UInt16(start + lane)
                     let scalarB = HalfPrecision.bfloat16ToFloat(bits), scalarH = HalfPrecision.float16ToFloat(bits)
                     if !(scalarB.isNaN ? b[lane].isNaN : b[lane].bitPattern == scalarB.bitPattern) { mismatches += 1 }
                     if !(scalarH.isNaN ? h[lane].isNaN : h[lane].bitPattern == scalarH.bitPattern) { mismatches += 1 }
                 }
             }
-            #expect(mismatches == 0)
+            #expect(mismatches == 0, "\(path)")
         }
+    }
+
+    /// Packing f32 values into a 16-bit format rounds each one as a checkpoint writer would.
+    @Test(arguments: [PanelElement.bfloat16, .float16])
+    func packingRoundsToTheFormat(format: PanelElement) {
+        let rows = 30, cols = 7
+        let values = KernelTests.random(rows * cols, seed: 34)
+        let packed = values.withUnsafeBufferPointer { PanelMatrix(packing: $0.baseAddress!, rows: rows, cols: cols, element: format) }
+        #expect(packed.element == format)
+        #expect((0..<rows).allSatisfy { o in
+            (0..<cols).allSatisfy { k in packed[o, k].bitPattern == format.widen(bits: format.bits(rounding: values[o * cols + k])).bitPattern }
+        })
     }
 }
 
-/// Rounding f32 to bf16 (how the benchmarks and tests make bf16 weights) is to nearest, ties to even.
-struct BFloat16RoundingTests {
-    @Test func roundsToNearestEven() {
-        #expect(HalfPrecision.bfloat16Bits(1) == 0x3F80)
-        #expect(HalfPrecision.bfloat16Bits(Float(bitPattern: 0x3F80_8000)) == 0x3F80, "a tie rounds to the even neighbour")
-        #expect(HalfPrecision.bfloat16Bits(Float(bitPattern: 0x3F81_8000)) == 0x3F82, "a tie rounds to the even neighbour")
-        #expect(HalfPrecision.bfloat16Bits(Float(bitPattern: 0x3F80_8001)) == 0x3F81)
-        #expect(HalfPrecision.bfloat16Bits(-2.5) == 0xC020)
-        #expect(HalfPrecision.bfloat16Bits(.infinity) == 0x7F80)
-        #expect(HalfPrecision.bfloat16ToFloat(HalfPrecision.bfloat16Bits(.nan)).isNaN)
-        #expect(HalfPrecision.bfloat16ToFloat(HalfPrecision.bfloat16Bits(Float(bitPattern: 0x7FFF_FFFF))).isNaN)
-    }
-}
