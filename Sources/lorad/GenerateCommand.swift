@@ -50,7 +50,7 @@ struct GenerateCommand: ParsableCommand {
 
     func run() throws {
         let lines = try readJobLines()
-        let requests = lines.enumerated().map { i, line in Result { try JobLine.parse(line, number: i + 1) } }
+        let requests = lines.map { line in Result { try JobLine.parse(line.text, number: line.number) } }
         let directory = URL(fileURLWithPath: model)
         let loaded: LlamaModel, tokenizer: Tokenizer, defaults: SamplingParameters
         do {
@@ -104,7 +104,7 @@ struct GenerateCommand: ParsableCommand {
             do {
                 try engine.submit(request, sink: sink)
             } catch {
-                results.withLock { $0[index] = JobResult(error: "line \(index + 1): \(error)") }
+                results.withLock { $0[index] = JobResult(error: "line \(lines[index].number): \(error)") }
                 group.leave()
             }
         }
@@ -115,14 +115,15 @@ struct GenerateCommand: ParsableCommand {
         let all = results.withLock { $0 }
         var failures = 0
         for index in lines.indices {
-            let r = all[index] ?? JobResult(error: "line \(index + 1): no result")
+            let r = all[index] ?? JobResult(error: "line \(lines[index].number): no result")
             if r.error != nil { failures += 1 }
             FileHandle.standardOutput.write(try encoder.encode(r) + Data("\n".utf8))
         }
         if failures > 0 { throw CLIError("\(failures) of \(lines.count) jobs were refused; see their \"error\" lines") }
     }
 
-    private func readJobLines() throws -> [String] {
+    /// The non-blank lines with their 1-based line numbers in the input (errors name the line an editor shows).
+    private func readJobLines() throws -> [(number: Int, text: String)] {
         let text: String
         if jobs == "-" {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
@@ -131,8 +132,9 @@ struct GenerateCommand: ParsableCommand {
                 throw CLIError("cannot read --jobs \(jobs): \(error.localizedDescription)")
             }
         }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            .filter { !$0.trimmingCharacters(in: .whitespaces).isEmpty }
+        return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            .map { (number: $0.offset + 1, text: String($0.element)) }
+            .filter { !$0.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
     }
 }
 

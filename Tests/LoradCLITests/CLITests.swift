@@ -72,6 +72,18 @@ struct CLITests {
         let third = try #require(try JSONSerialization.jsonObject(with: Data(lines[2].utf8)) as? [String: Any])
         #expect(third["finishReason"] as? String == "stop" && (third["text"] as? String)?.contains("Spark") == false)
     }
+
+    @Test func generateErrorsNameTheInputLine() throws {
+        let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
+        // Blank lines give no result but still count: the bad job is on line 4 of the input.
+        let jobs = "{\"prompt\": \"Once\", \"maxTokens\": 2}\n\n   \n{\"prompt\": \"Once\", \"maxTokenz\": 2}\n"
+        let result = try CLI.run(["generate", "--model", model, "--jobs", "-"], stdin: jobs)
+        #expect(result.status != 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        let second = try #require(try JSONSerialization.jsonObject(with: Data(lines[1].utf8)) as? [String: Any])
+        #expect((second["error"] as? String)?.hasPrefix("line 4: unknown key \"maxTokenz\"") == true, "\(second)")
+    }
 }
 
 /// Runs the built `lorad` binary (next to this test bundle) with arguments and standard input.
