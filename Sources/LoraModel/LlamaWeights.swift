@@ -58,6 +58,15 @@ public struct LlamaWeights: Sendable {
         untiedEmbedding.map { $0[token, i] } ?? lmHead[token, i]
     }
 
+    /// The formats the linear weights are held in (one, unless a checkpoint mixes them).
+    public var linearFormats: [PanelElement] {
+        let all = layers.flatMap { l in FusedLinear.allCases.map { l.weight($0).element } } + [lmHead.element]
+        return PanelElement.allCases.filter(all.contains)
+    }
+
+    /// Bytes of all the weights held, an untied embedding table included.
+    public var byteCount: Int { decodeReadBytes + (untiedEmbedding?.byteCount ?? 0) }
+
     /// Bytes of weights a decode step reads (every matrix once; the embedding row lookup is negligible).
     public var decodeReadBytes: Int {
         layers.reduce(0) { $0 + $1.byteCount } + lmHead.byteCount + finalNorm.byteCount

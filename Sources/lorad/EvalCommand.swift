@@ -65,6 +65,8 @@ struct EvalCommand: ParsableCommand {
         if json {
             struct Output: Encodable {
                 struct Adapter: Encodable { var name: String; var scale: Float; var residentBytes: Int }
+                var weightFormats: [String]
+                var weightBytes: Int
                 var adapters: [Adapter]
                 var loraMode: String
                 var adapterSetExtraBytes: Int
@@ -75,12 +77,15 @@ struct EvalCommand: ParsableCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             let data = try encoder.encode(Output(
+                weightFormats: loaded.weights.linearFormats.map(\.rawValue), weightBytes: loaded.weights.byteCount,
                 adapters: adapters.entries.map { .init(name: $0.adapter.name, scale: $0.scale, residentBytes: $0.adapter.residentBytes) },
                 loraMode: adapters.resolvedMode.rawValue, adapterSetExtraBytes: adapters.extraBytes, prompt: prompt, logits: result.promptLogits, greedy: result.steps))
             FileHandle.standardOutput.write(data)
             FileHandle.standardOutput.write(Data("\n".utf8))
         } else {
             let top = result.promptLogits.enumerated().sorted { $0.element > $1.element }.prefix(5)
+            let formats = loaded.weights.linearFormats.map(\.rawValue).joined(separator: " + ")
+            print("model: \(loaded.weights.byteCount) bytes of weights (linear layers in \(formats))")
             for e in adapters.entries {
                 print("adapter \(e.adapter.name) scale \(e.scale): \(e.adapter.residentBytes) bytes resident")
             }

@@ -14,6 +14,16 @@ struct CLITests {
         #expect(greedy.compactMap { $0["token"] as? Int } == [432, 383, 286])
         #expect((json["logits"] as? [Any])?.count == 512)
         #expect(json["loraMode"] as? String == "unmerged" && (json["adapters"] as? [Any])?.isEmpty == true)
+        #expect(json["weightFormats"] as? [String] == ["float32"])
+    }
+
+    @Test func evalReportsSixteenBitWeights() throws {
+        let model = CLI.fixtures.appendingPathComponent("models/tiny-llama-bf16-tied-sharded").path
+        let result = try CLI.run(["eval", "--model", model, "--tokens", "1,17,300", "--json"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(json["weightFormats"] as? [String] == ["bfloat16"])
+        #expect((json["weightBytes"] as? Int ?? 0) > 0)
     }
 
     @Test func evalAppliesAdaptersWithScales() throws {
