@@ -11,8 +11,10 @@ extension LlamaModel {
         /// Start of each direct chunk's score rows, laid out (token, head, S) back to back.
         var scoreOffset: [Int] = []
         var scoreFloats = 0
-        /// Query heads per work item: a whole grouped-query group when there are items enough for the cores,
-        /// so its heads score each page while it is in L1 and the cache is read from memory once per group.
+        /// Query heads per work item: every head of the sequence when there are sequences enough for the cores
+        /// (a page's keys, then its values, for all kv heads are contiguous: longer runs for the prefetchers),
+        /// else a whole grouped-query group when there are groups enough, so its heads score each page while it
+        /// is in L1 and the cache is read from memory once per group; else one head.
         var headsPerItem = 1
         /// Work items: direct chunks × (heads / headsPerItem).
         var itemCount = 0
@@ -34,8 +36,14 @@ extension LlamaModel {
                 work += positions * config.headCount
             }
         }
-        let group = config.headCount / config.kvHeadCount
-        plan.headsPerItem = plan.direct.count * config.kvHeadCount >= 4 * ParallelFor.workerCount ? group : 1
+        let group = config.headCount / config.kvHeadCount, enough = 4 * ParallelFor.workerCount
+        if plan.direct.count >= enough {
+            plan.headsPerItem = config.headCount
+        } else if plan.direct.count * config.kvHeadCount >= enough {
+            plan.headsPerItem = group
+        } else {
+            plan.headsPerItem = 1
+        }
         plan.itemCount = plan.direct.count * config.headCount / plan.headsPerItem
         plan.grain = max(1, plan.itemCount * 256 / max(work, 1))
         return plan
@@ -66,8 +74,8 @@ extension LlamaModel {
         }
     }
 
-    /// Decode-sized chunks, query heads `heads` (all of one kv head's group): dot products straight from the
-    /// pages, page by page with every head of the range, so a page is read from memory once for the group.
+    /// Decode-sized chunks, query heads `heads` (whole grouped-query groups, or one head): dot products straight
+    /// from the pages, page by page with every head of the range, so a page is read from memory once.
     /// Each head's arithmetic (and so its result, bit for bit) is the same whatever the range. Score rows are
     /// laid out (token, head, S) from `scores`, so items can run in parallel.
     private func attendDirect(
@@ -77,8 +85,7 @@ extension LlamaModel {
         let c = config
         let dh = c.headDim, p = cache.pageSize
         let qkvWidth = c.qkvWidth
-        guard let firstHead = heads.first else { return }
-        let g = firstHead / (c.headCount / c.kvHeadCount)
+        let groupSize = c.headCount / c.kvHeadCount
         let scale = 1 / Float(dh).squareRoot()
         let qkv = scratch.qkv.pointer, out = scratch.attention.pointer
         let total = chunk.cachedLength + chunk.tokens.count
@@ -91,8 +98,8 @@ extension LlamaModel {
             while position < visible {
                 let page = chunk.pages[position / p]
                 let count = min(p - position % p, visible - position)
-                let k = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: g) + (position % p) * dh)
                 for h in heads {
+                    let k = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: h / groupSize) + (position % p) * dh)
                     DecodeAttention.score(query: qkv + r * qkvWidth + h * dh, keys: k, count: count, dim: dh, scale: scale,
                                           into: rowScores + h * total + position)
                 }
@@ -106,8 +113,8 @@ extension LlamaModel {
             while position < visible {
                 let page = chunk.pages[position / p]
                 let count = min(p - position % p, visible - position)
-                let v = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: g) + cache.valueOffset + (position % p) * dh)
                 for h in heads {
+                    let v = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: h / groupSize) + cache.valueOffset + (position % p) * dh)
                     DecodeAttention.accumulate(weights: rowScores + h * total + position, values: v, count: count, dim: dh,
                                                into: out + r * c.queryDim + h * dh)
                 }

@@ -86,11 +86,13 @@ struct ForwardConsistencyTests {
         }
     }
 
-    @Test func groupedDecodeAttentionEqualsOneHeadPerItem() throws {
-        // Enough sequences, on any core count, that decode attention takes whole kv groups per work item; each
-        // must give, bit for bit, what its decode step alone gives (one sequence: one query head per item).
+    /// 2 sequences per core: decode attention takes whole kv groups per work item (this config has 2 kv heads);
+    /// 4 per core: whole sequences. Each must give, bit for bit, what its decode step alone gives (one
+    /// sequence: one query head per item), on any core count.
+    @Test(arguments: [2, 4])
+    func decodeAttentionWorkItemsEqualOneHeadPerItem(sequencesPerCore: Int) throws {
         let model = try LlamaModel(randomWeights: Self.config, seed: 17)
-        let count = 4 * ParallelFor.workerCount
+        let count = sequencesPerCore * ParallelFor.workerCount
         let prompts = (0..<count).map { Self.tokens(3 + $0 % 9, seed: 20 + $0) }
         let cache = KVPagePool(config: model.config, pageSize: 4, tokens: 2 * prompts.reduce(0) { $0 + $1.count + 4 })
         let scratch = ForwardScratch()
