@@ -81,10 +81,14 @@ public struct LlamaWeights: Sendable {
         // Mapped F32 tensors are copied: anonymous memory can use huge pages, which decode streams faster, and
         // the checkpoint file is not kept mapped.
         func owned(_ buffer: FloatBuffer) -> FloatBuffer { buffer.isBorrowed ? FloatBuffer(copying: buffer) : buffer }
-        func matrix(_ name: String, _ rows: Int, _ cols: Int) throws -> PanelMatrix {
-            try stacked([(name, rows)], cols: cols)
+        // The layers' matrices share huge-page blocks (see WeightArena); the LM head is large enough alone.
+        let perLayer = [(config.qkvWidth, d), (d, config.queryDim), (2 * config.intermediateSize, d), (d, config.intermediateSize)]
+            .reduce(0) { $0 + ($1.0 + PanelMatrix.width) * $1.1 + WeightArena.alignmentFloats }
+        let arena = WeightArena(expectedFloats: config.layerCount * perLayer)
+        func matrix(_ name: String, _ rows: Int, _ cols: Int, arena: WeightArena? = nil) throws -> PanelMatrix {
+            try stacked([(name, rows)], cols: cols, arena: arena)
         }
-        func stacked(_ parts: [(String, Int)], cols: Int) throws -> PanelMatrix {
+        func stacked(_ parts: [(String, Int)], cols: Int, arena: WeightArena? = nil) throws -> PanelMatrix {
             // Every part's shape is checked against the file before the packed matrix is allocated.
             let tensors: [(half: HalfPrecisionTensor?, float: FloatBuffer?)] = try parts.map { name, rows in
                 if precision == .asStored, let half = try source.halfPrecisionTensor(name, shape: [rows, cols]) {
@@ -95,7 +99,7 @@ public struct LlamaWeights: Sendable {
             // 16-bit panels when every part is stored in the same 16-bit format; f32 otherwise.
             let formats = Set(tensors.map { $0.half?.element ?? .float32 })
             let element = formats.count == 1 ? formats.first ?? .float32 : .float32
-            let out = PanelMatrix(rows: parts.reduce(0) { $0 + $1.1 }, cols: cols, element: element)
+            let out = PanelMatrix(rows: parts.reduce(0) { $0 + $1.1 }, cols: cols, element: element, arena: arena)
             var row = 0
             for (t, (_, rows)) in zip(tensors, parts) {
                 if element != .float32, let half = t.half {
@@ -118,14 +122,14 @@ public struct LlamaWeights: Sendable {
                     (p + "self_attn.q_proj.weight", config.queryDim),
                     (p + "self_attn.k_proj.weight", config.kvDim),
                     (p + "self_attn.v_proj.weight", config.kvDim),
-                ], cols: d),
-                o: try matrix(p + "self_attn.o_proj.weight", d, config.queryDim),
+                ], cols: d, arena: arena),
+                o: try matrix(p + "self_attn.o_proj.weight", d, config.queryDim, arena: arena),
                 postNorm: owned(try source.tensor(p + "post_attention_layernorm.weight", shape: [d])),
                 gateUp: try stacked([
                     (p + "mlp.gate_proj.weight", config.intermediateSize),
                     (p + "mlp.up_proj.weight", config.intermediateSize),
-                ], cols: d),
-                down: try matrix(p + "mlp.down_proj.weight", d, config.intermediateSize)))
+                ], cols: d, arena: arena),
+                down: try matrix(p + "mlp.down_proj.weight", d, config.intermediateSize, arena: arena)))
         }
         self.layers = layers
         finalNorm = owned(try source.tensor("model.norm.weight", shape: [d]))

@@ -25,13 +25,14 @@ public struct PanelMatrix: Sendable {
     /// Stored values, the padding of the last panel included.
     public var elementCount: Int { panelCount * cols * Self.width }
 
-    /// A zero matrix.
-    public init(rows: Int, cols: Int, element: PanelElement = .float32) {
+    /// A zero matrix, in its own memory or carved from `arena`.
+    public init(rows: Int, cols: Int, element: PanelElement = .float32, arena: WeightArena? = nil) {
         self.rows = rows
         self.cols = cols
         self.element = element
         let values = ((rows + Self.width - 1) / Self.width) * cols * Self.width
-        storage = FloatBuffer(count: (values * element.byteSize + 3) / 4)
+        let floats = (values * element.byteSize + 3) / 4
+        storage = arena?.slice(count: floats) ?? FloatBuffer(count: floats)
     }
 
     /// Packs a row-major (rows × cols) matrix, rounding each value to `element` (nearest even) when that is a
