@@ -51,8 +51,8 @@ extension LlamaModel {
 
     /// Causal grouped-query attention of every chunk over its cached and new positions, writing
     /// `attention (T, Dq)`. Long chunks (prefill) gather their keys and values and use sgemm; short ones
-    /// (decode) read the pages directly, in parallel across (sequence, kv group) items — or (sequence, head)
-    /// items when there are too few groups for the cores, so even one sequence's decode uses every core.
+    /// (decode) read the pages directly, in parallel across whole sequences when there are enough of them, else
+    /// (sequence, kv group) items, else (sequence, head) items, so even one sequence's decode uses every core.
     func attend(_ batch: [SequenceChunk], plan: AttentionPlan, rowStart: [Int], layer: Int, cache: KVPagePool, scratch: ForwardScratch) {
         for s in plan.gathered {
             attendGathered(batch[s], firstRow: rowStart[s], layer: layer, cache: cache, scratch: scratch)
