@@ -21,9 +21,5 @@ public struct HalfPrecisionTensor {
     }
 
     /// The values widened to f32 (exact).
-    public func widened() -> FloatBuffer {
-        let out = FloatBuffer(uninitializedCount: count)
-        element.widen(bits, to: out.pointer, count: count)
-        return out
-    }
+    public func widened() -> FloatBuffer { element.widened(bits, count: count) }
 }

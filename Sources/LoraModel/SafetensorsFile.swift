@@ -108,9 +108,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             let pointer = UnsafeMutablePointer(mutating: source.assumingMemoryBound(to: Float.self))
             return FloatBuffer(borrowing: pointer, count: count, owner: file)
         }
-        let out = FloatBuffer(uninitializedCount: count)
-        element.widen(source, to: out.pointer, count: count)
-        return out
+        return element.widened(source, count: count)
     }
 
     static func parseHeader(_ data: Data, path: String, dataSize: Int) throws -> (tensors: [String: TensorInfo], metadata: [String: String]) {

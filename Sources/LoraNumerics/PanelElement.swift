@@ -30,6 +30,13 @@ public enum PanelElement: String, Sendable, CaseIterable {
         }
     }
 
+    /// `count` stored values at `source` (little-endian, any alignment) widened into a new buffer.
+    public func widened(_ source: UnsafeRawPointer, count: Int) -> FloatBuffer {
+        let out = FloatBuffer(uninitializedCount: count)
+        widen(source, to: out.pointer, count: count)
+        return out
+    }
+
     /// Widens `count` stored values at `source` (little-endian, any alignment) into `destination`.
     public func widen(_ source: UnsafeRawPointer, to destination: UnsafeMutablePointer<Float>, count: Int) {
         switch self {

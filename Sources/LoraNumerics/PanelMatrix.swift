@@ -69,7 +69,7 @@ public struct PanelMatrix: Sendable {
         let block = 1 << 18, format = other.element
         ParallelFor.ranges(count: (count + block - 1) / block, grain: 4) { blocks in
             let start = blocks.lowerBound * block, end = min(count, blocks.upperBound * block)
-            format.widen(source.value + 2 * start, to: destination.value + start, count: end - start)
+            format.widen(source.value + format.byteSize * start, to: destination.value + start, count: end - start)
         }
     }
 
@@ -91,19 +91,20 @@ public struct PanelMatrix: Sendable {
     @inline(__always)
     private func position(_ o: Int, _ k: Int) -> Int { (o / Self.width) * cols * Self.width + k * Self.width + o % Self.width }
 
+    /// Stored value `i` (a `position`), widened to f32.
+    @inline(__always)
+    private func value(at i: Int) -> Float {
+        switch element {
+        case .float32: return storage.pointer[i]
+        case .bfloat16, .float16:
+            return element.widen(bits: UInt32(UInt16(littleEndian: UnsafeRawPointer(bytes).loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
+        }
+    }
+
     /// Copies row `o` (one output feature, `cols` floats) into `destination` — a tied embedding's lookup.
     public func copyRow(_ o: Int, to destination: UnsafeMutablePointer<Float>) {
-        let w = Self.width, start = position(o, 0)
-        switch element {
-        case .float32:
-            let base = UnsafePointer(storage.pointer + start)
-            for k in 0..<cols { destination[k] = base[k * w] }
-        case .bfloat16, .float16:
-            let base = UnsafeRawPointer(bytes) + 2 * start
-            for k in 0..<cols {
-                destination[k] = element.widen(bits: UInt32(UInt16(littleEndian: base.loadUnaligned(fromByteOffset: 2 * k * w, as: UInt16.self))))
-            }
-        }
+        let start = position(o, 0)
+        for k in 0..<cols { destination[k] = value(at: start + k * Self.width) }
     }
 
     /// Writes rows `firstRow ..< firstRow + count` of an f32 matrix from a row-major block with row stride `ld`.
@@ -141,14 +142,7 @@ public struct PanelMatrix: Sendable {
     }
 
     /// Element access, widened to f32 (tests and setup code).
-    public subscript(row: Int, col: Int) -> Float {
-        let i = position(row, col)
-        switch element {
-        case .float32: return storage.pointer[i]
-        case .bfloat16, .float16:
-            return element.widen(bits: UInt32(UInt16(littleEndian: UnsafeRawPointer(bytes).loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
-        }
-    }
+    public subscript(row: Int, col: Int) -> Float { value(at: position(row, col)) }
 
     /// Bytes held (including the padding of the last panel).
     public var byteCount: Int { storage.byteCount }
