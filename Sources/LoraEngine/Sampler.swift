@@ -23,11 +23,14 @@ public struct Sampler: Sendable {
         if parameters.repetitionPenalty != 1 { seen.insert(token) }
     }
 
-    /// The next token. `logits` is modified in place (penalties, temperature).
+    /// The next token. `logits` is modified in place (penalties, non-finite values made usable).
     public mutating func choose(_ logits: UnsafeMutableBufferPointer<Float>) -> Int32 {
         applyPenalties(logits)
         let p = parameters
-        if p.isGreedy { return Int32(Self.argmax(UnsafeBufferPointer(logits))) }
+        if p.isGreedy {
+            _ = Self.sanitize(logits)
+            return Int32(Self.argmax(UnsafeBufferPointer(logits)))
+        }
         let u = random.nextUnitFloat()
         return Int32(Self.sample(logits, temperature: p.temperature, topK: p.topK, topP: p.topP, minP: p.minP, uniform: u))
     }
@@ -49,11 +52,34 @@ public struct Sampler: Sendable {
         }
     }
 
-    /// The index of the largest value; the lowest index wins a tie.
+    /// The index of the largest value; the lowest index wins a tie. NaN counts as -inf (never chosen over a
+    /// number); 0 when every value is NaN.
     public static func argmax(_ values: UnsafeBufferPointer<Float>) -> Int {
         var best = 0
-        for i in 1..<values.count where values[i] > values[best] { best = i }
+        for i in 1..<values.count where values[i] > values[best] || (values[best].isNaN && !values[i].isNaN) { best = i }
         return best
+    }
+
+    /// Makes every logit one the draw can use, in place: a NaN (from a broken model or adapter) becomes -inf,
+    /// never chosen; when some logits are +inf (an overflowing penalty), those become 0 and all others -inf,
+    /// so the choice is uniform among them, the limit of the softmax. Returns false when no logit has any
+    /// probability (all NaN or -inf). Without this the softmax's sum is NaN and no draw ever succeeds.
+    static func sanitize(_ logits: UnsafeMutableBufferPointer<Float>) -> Bool {
+        var anyFinite = false, anyInfinite = false
+        for i in logits.indices {
+            let v = logits[i]
+            if v.isNaN {
+                logits[i] = -.infinity
+            } else if v == .infinity {
+                anyInfinite = true
+            } else if v != -.infinity {
+                anyFinite = true
+            }
+        }
+        if anyInfinite {
+            for i in logits.indices { logits[i] = logits[i] == .infinity ? 0 : -.infinity }
+        }
+        return anyFinite || anyInfinite
     }
 
     /// Samples from softmax(logits / temperature) restricted by top-k, then top-p, then min-p, using the
@@ -64,11 +90,13 @@ public struct Sampler: Sendable {
     /// prefix. Sorting every id for every token cost 2 ms on a 49k vocabulary; instead the ids whose
     /// probability is at least a threshold (a prefix of the order, ties included) are sorted, and the
     /// threshold is lowered only when the walk runs past them.
+    ///
+    /// Non-finite logits are first made usable (`sanitize`); when none has any probability the result is 0.
     static func sample(_ logits: UnsafeMutableBufferPointer<Float>, temperature: Float, topK: Int, topP: Float, minP: Float, uniform u: Float) -> Int {
         let n = logits.count
-        let byLogit: (Int, Int) -> Bool = { a, b in logits[a] > logits[b] || (logits[a] == logits[b] && a < b) }
+        guard sanitize(logits) else { return 0 }
         if topK > 0 && topK < n {
-            let order = partialTop(0..<n, k: topK, by: byLogit)
+            let order = best(logits, k: topK)
             let top = Double(logits[order[0]])
             let weights = order.map { exp((Double(logits[$0]) - top) / Double(temperature)) }
             let total = weights.reduce(0, +)
@@ -94,14 +122,18 @@ public struct Sampler: Sendable {
                                topP: topP, minP: minP, uniform: u) {
                 return pick
             }
+            // Every weight is in [0, 1] once the logits are sanitized, so the pass at threshold 0 holds every id
+            // and its walk, being complete, returns; stopping there anyway keeps the loop finite by construction.
+            guard threshold > 0 else { return order.first ?? 0 }
             threshold = threshold > 1e-12 ? threshold * 1e-2 : 0
         }
     }
 
-    /// A key whose ascending order is `byLogit`'s: the logit's bits made monotonic and inverted (larger
-    /// first), then the id (smaller first). Ids fit 32 bits (vocabularies are checked at load).
+    /// A key whose ascending order is the candidates' (larger logit, then lower id): the logit's bits made
+    /// monotonic and inverted (larger first), then the id (smaller first). Ids fit 32 bits (vocabularies are
+    /// checked at load).
     static func orderKey(_ logit: Float, id: Int) -> UInt64 {
-        let bits = (logit == 0 ? 0 : logit).bitPattern  // -0 ties with +0, as in `byLogit`
+        let bits = (logit == 0 ? 0 : logit).bitPattern  // -0 ties with +0, as `==` has it
         let ascending = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
         return UInt64(~ascending) << 32 | UInt64(UInt32(truncatingIfNeeded: id))
     }
@@ -173,6 +205,20 @@ public struct Sampler: Sendable {
             if target < cumulative { return order[i] }
         }
         return complete || keep != nil ? order[kept - 1] : nil
+    }
+
+    /// Above this k, `best` radix-sorts every id instead of inserting into a sorted array, whose cost grows
+    /// with n · k (top-k 49151 of 49152 was ~1e9 moves per token).
+    static let insertionTopKLimit = 64
+
+    /// The ids of the k best logits, ordered by logit then id (k < logits.count, no NaN).
+    static func best(_ logits: UnsafeMutableBufferPointer<Float>, k: Int) -> [Int] {
+        guard k > insertionTopKLimit else {
+            return partialTop(logits.indices, k: k) { a, b in logits[a] > logits[b] || (logits[a] == logits[b] && a < b) }
+        }
+        var keys = logits.indices.map { orderKey(logits[$0], id: $0) }
+        radixSortByLogit(&keys)
+        return keys.prefix(k).map { Int(truncatingIfNeeded: $0 & 0xFFFF_FFFF) }
     }
 
     /// The k best of `items` under `by`, sorted.

@@ -11,10 +11,11 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
     /// Drop tokens less likely than `minP` times the most likely one; 0 keeps all.
     public var minP: Float
     /// Divides positive logits (multiplies negative ones) of tokens already in the prompt or output; 1 is off.
+    /// In [0.01, 100].
     public var repetitionPenalty: Float
-    /// Subtracted once from the logit of every token already generated; 0 is off.
+    /// Subtracted once from the logit of every token already generated; 0 is off. In [-2, 2].
     public var presencePenalty: Float
-    /// Subtracted from a token's logit once per time it was generated; 0 is off.
+    /// Subtracted from a token's logit once per time it was generated; 0 is off. In [-2, 2].
     public var frequencyPenalty: Float
     /// Seed of the job's random stream: the same seed, prompt and adapter set give the same tokens.
     /// `nil` picks a random seed.
@@ -37,6 +38,11 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
         self.seed = seed
     }
 
+    /// The values `repetitionPenalty` may take.
+    public static let repetitionPenaltyRange: ClosedRange<Float> = 0.01...100
+    /// The values `presencePenalty` and `frequencyPenalty` may take (the OpenAI API's range).
+    public static let penaltyRange: ClosedRange<Float> = -2...2
+
     /// Whether the choice is the arg-max of the (penalized) logits.
     public var isGreedy: Bool { temperature == 0 || topK == 1 }
 
@@ -47,8 +53,10 @@ public struct SamplingParameters: Sendable, Equatable, Codable {
         guard topK >= 0 else { throw fail("topK must be 0 (off) or more, got \(topK)") }
         guard topP.isFinite, topP > 0, topP <= 1 else { throw fail("topP must be in (0, 1], got \(topP)") }
         guard minP.isFinite, minP >= 0, minP <= 1 else { throw fail("minP must be in [0, 1], got \(minP)") }
-        guard repetitionPenalty.isFinite, repetitionPenalty > 0 else { throw fail("repetitionPenalty must be above 0, got \(repetitionPenalty)") }
-        guard presencePenalty.isFinite else { throw fail("presencePenalty must be a finite number") }
-        guard frequencyPenalty.isFinite else { throw fail("frequencyPenalty must be a finite number") }
+        // Bounded so a penalized logit stays finite: 1e-45 turned a positive logit into +inf, and -3e38 for
+        // both presence and frequency overflowed their sum.
+        guard Self.repetitionPenaltyRange.contains(repetitionPenalty) else { throw fail("repetitionPenalty must be in [0.01, 100], got \(repetitionPenalty)") }
+        guard Self.penaltyRange.contains(presencePenalty) else { throw fail("presencePenalty must be in [-2, 2], got \(presencePenalty)") }
+        guard Self.penaltyRange.contains(frequencyPenalty) else { throw fail("frequencyPenalty must be in [-2, 2], got \(frequencyPenalty)") }
     }
 }

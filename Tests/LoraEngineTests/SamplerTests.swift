@@ -1,6 +1,7 @@
 @testable import LoraEngine
 import Foundation
 import LoraModel
+import Synchronization
 import Testing
 
 @Suite struct SamplerTests {
@@ -133,6 +134,112 @@ import Testing
         #expect(keys == expected)
     }
 
+    /// Runs `body` on its own thread; nil when it has not returned within `seconds`, so a sampler that spins
+    /// forever fails the test instead of hanging the run (the spinning thread is left behind).
+    func returns<T: Sendable>(within seconds: Double = 60, _ body: @escaping @Sendable () -> T) -> T? {
+        let slot = ResultSlot<T>(), done = DispatchSemaphore(value: 0)
+        Thread {
+            let result = body()
+            slot.value.withLock { $0 = result }
+            done.signal()
+        }.start()
+        guard done.wait(timeout: .now() + seconds) == .success else { return nil }
+        return slot.value.withLock { $0 }
+    }
+
+    @Test func nonFiniteLogitsNeverWinAndNeverHang() {
+        let nan = Float.nan, inf = Float.infinity
+        let filters: [(topK: Int, topP: Float, minP: Float)] = [(0, 1, 0), (0, 0.5, 0), (0, 1, 0.1), (2, 1, 0), (100, 0.9, 0)]
+        let draws: [Float] = [0, 0.3, 0.7, 0.999_999]
+        let outcome = returns { () -> [String] in
+            var failures: [String] = []
+            func pick(_ logits: [Float], _ f: (topK: Int, topP: Float, minP: Float), _ u: Float) -> Int {
+                var row = logits
+                return row.withUnsafeMutableBufferPointer { Sampler.sample($0, temperature: 0.8, topK: f.topK, topP: f.topP, minP: f.minP, uniform: u) }
+            }
+            for f in filters {
+                for u in draws {
+                    // A NaN (broken model or adapter) is never chosen.
+                    let a = pick([nan, 1, nan, 2, nan], f, u)
+                    if a != 1 && a != 3 { failures.append("NaN row \(f) u \(u): \(a)") }
+                    // +inf beats every finite logit; a NaN among them still never wins.
+                    let b = pick([1, inf, 3, inf, nan], f, u)
+                    if b != 1 && b != 3 { failures.append("+inf row \(f) u \(u): \(b)") }
+                    // Nothing has any probability: the lowest id.
+                    for row in [[nan, nan, nan], [-inf, nan, -inf]] where pick(row, f, u) != 0 { failures.append("\(row) \(f) u \(u)") }
+                }
+            }
+            // Without filters the +inf tokens share the draw evenly.
+            let both = Set((0..<100).map { pick([1, inf, 3, inf], (0, 1, 0), Float($0) / 100) })
+            if both != [1, 3] { failures.append("+inf draws \(both)") }
+            return failures
+        }
+        #expect(outcome == [], "nil: the sampler did not return")
+    }
+
+    @Test func greedyNeverPicksNaN() {
+        #expect(choose(.greedy, [.nan, 1, 2]) == 2)
+        #expect(choose(.greedy, [1, .infinity, .nan, .infinity]) == 1)
+        #expect(choose(.greedy, [.nan, .nan]) == 0)
+    }
+
+    @Test func overflowingPenaltiesStillChooseAToken() {
+        // (Validation refuses these values; the sampler must still terminate on whatever logits it gets.)
+        let logits: [Float] = [2, 1, 0.5, -1]
+        // -3e38 presence plus -3e38 frequency is -inf in Float: generated token 2's logit becomes +inf.
+        let presence = returns { choose(SamplingParameters(temperature: 1, presencePenalty: -3e38, frequencyPenalty: -3e38, seed: 1), logits, generated: [2]) }
+        #expect(presence == 2)
+        // Repetition 1e-45 (the least Float) divides token 1's positive logit into +inf.
+        let repetition = returns { choose(SamplingParameters(temperature: 0.8, repetitionPenalty: .leastNonzeroMagnitude, seed: 2), logits, seen: [1]) }
+        #expect(repetition == 1)
+    }
+
+    @Test func penaltiesOutsideTheirRangesAreRefused() throws {
+        let refused: [(SamplingParameters, String)] = [
+            (SamplingParameters(presencePenalty: -3e38), "presencePenalty must be in [-2, 2]"),
+            (SamplingParameters(presencePenalty: .nan), "presencePenalty must be in [-2, 2]"),
+            (SamplingParameters(frequencyPenalty: 2.5), "frequencyPenalty must be in [-2, 2]"),
+            (SamplingParameters(repetitionPenalty: .leastNonzeroMagnitude), "repetitionPenalty must be in [0.01, 100]"),
+            (SamplingParameters(repetitionPenalty: 1000), "repetitionPenalty must be in [0.01, 100]"),
+            (SamplingParameters(repetitionPenalty: .infinity), "repetitionPenalty must be in [0.01, 100]"),
+        ]
+        for (p, message) in refused {
+            #expect { try p.validate() } throws: { error in
+                guard case EngineError.invalidRequest(let m) = error else { return false }
+                return m.hasPrefix(message)
+            }
+        }
+        // The bounds themselves are allowed.
+        try SamplingParameters(repetitionPenalty: 0.01, presencePenalty: -2, frequencyPenalty: 2).validate()
+        try SamplingParameters(repetitionPenalty: 100, presencePenalty: 2, frequencyPenalty: -2).validate()
+    }
+
+    @Test(arguments: [40, 64, 65, 1_000, 4_999])
+    func largeTopKMatchesThePlainSort(topK: Int) {
+        // Above `insertionTopKLimit` the k best come from a radix sort of every id: the order (ties by id,
+        // -0 tying +0, -inf last) and the draws must be the plain sort's.
+        var state = UInt64(topK)
+        func unit() -> Float { state = state &* 6364136223846793005 &+ 1442695040888963407; return Float(state >> 40) / Float(1 << 24) }
+        let logits: [Float] = (0..<5_000).map { i in
+            let r = unit()
+            return r < 0.02 ? -.infinity : r < 0.04 ? -0.0 : Float(Int(r * 40) - 20) * 0.25
+        }
+        let byLogit: (Int, Int) -> Bool = { a, b in logits[a] > logits[b] || (logits[a] == logits[b] && a < b) }
+        var row = logits
+        let best = row.withUnsafeMutableBufferPointer { Sampler.best($0, k: topK) }
+        #expect(best == Array(logits.indices.sorted(by: byLogit).prefix(topK)))
+        var mismatches = 0
+        for (temperature, topP) in [(1.0, 1), (0.7, 0.9), (2.0, 0.5)] as [(Float, Float)] {
+            for _ in 0..<40 {
+                let u = unit()
+                var row = logits
+                let fast = row.withUnsafeMutableBufferPointer { Sampler.sample($0, temperature: temperature, topK: topK, topP: topP, minP: 0, uniform: u) }
+                if fast != Self.referenceSample(logits, temperature: temperature, topK: topK, topP: topP, minP: 0, u: u) { mismatches += 1 }
+            }
+        }
+        #expect(mismatches == 0)
+    }
+
     @Test func theSameSeedGivesTheSameDraws() {
         var a = SeededGenerator(seed: 42), b = SeededGenerator(seed: 42), c = SeededGenerator(seed: 43)
         let x = (0..<8).map { _ in a.next() }
@@ -148,4 +255,9 @@ import Testing
         #expect(sampled == SamplingParameters(temperature: 0.7, topK: 50, topP: 0.9))
         #expect(throws: EngineError.self) { try GenerationDefaults.sampling(doSample: true, temperature: -1, topK: nil, topP: nil, minP: nil, repetitionPenalty: nil) }
     }
+}
+
+/// Where a thread leaves its result for `SamplerTests.returns`.
+private final class ResultSlot<T: Sendable>: Sendable {
+    let value = Mutex<T?>(nil)
 }
