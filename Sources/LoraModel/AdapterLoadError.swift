@@ -27,6 +27,10 @@ public enum AdapterLoadError: Error, Equatable, CustomStringConvertible {
     case badRankOrAlpha(path: String, key: String, value: String)
     /// A user scale is NaN or infinite.
     case nonFiniteScale(adapter: String, scale: Float)
+    /// A module's `lora_alpha / r` (or `/ √r`) is finite but too large for a Float.
+    case scalingOverflow(path: String, module: String, alpha: Double, rank: Int, rsLoRA: Bool)
+    /// A finite user scale times a module's alpha/r scaling is too large for a Float.
+    case scaleOverflow(adapter: String, scale: Float, module: String, scaling: Float)
     /// The safetensors file itself is broken.
     case weights(ModelLoadError)
 
@@ -58,6 +62,10 @@ public enum AdapterLoadError: Error, Equatable, CustomStringConvertible {
             return "\(path): '\(key)' = \(value) must be a positive integer rank / a finite alpha"
         case let .nonFiniteScale(adapter, scale):
             return "adapter '\(adapter)': scale \(scale) must be a finite number"
+        case let .scalingOverflow(path, module, alpha, rank, rsLoRA):
+            return "\(path): module '\(module)': lora_alpha \(alpha) / \(rsLoRA ? "√r" : "r") (r = \(rank)) is too large for a 32-bit float (at most \(Float.greatestFiniteMagnitude)); the adapter config is corrupt"
+        case let .scaleOverflow(adapter, scale, module, scaling):
+            return "adapter '\(adapter)': scale \(scale) times the alpha/r scaling \(scaling) of module '\(module)' is too large for a 32-bit float (at most \(Float.greatestFiniteMagnitude)); use a smaller scale"
         case let .weights(error):
             return error.description
         }

@@ -68,13 +68,20 @@ public struct AdapterSet: ProjectionAdapter {
     }
 
     /// Builds the set for `model`. `mergeBudgetBytes` bounds the extra memory `auto` may spend on merging.
-    /// Throws `AdapterLoadError` when a scale is not finite or an adapter does not fit the model.
+    /// Throws `AdapterLoadError` when a scale, or a scale times an adapter's alpha/r, is not finite, or an adapter
+    /// does not fit the model.
     public init(_ entries: [Entry], model: LlamaModel, mode: Mode = .auto, mergeBudgetBytes: Int = 2 << 30) throws {
         let c = model.config
         for e in entries where !e.scale.isFinite {
             throw AdapterLoadError.nonFiniteScale(adapter: e.adapter.name, scale: e.scale)
         }
         for e in entries {
+            // The scale folded into B (`stack`) must be finite too: a scale of 3e38 times a scaling of 2 is not.
+            for key in e.adapter.modules.keys.sorted() {
+                if let w = e.adapter.modules[key], !(e.scale * w.scaling).isFinite {
+                    throw AdapterLoadError.scaleOverflow(adapter: e.adapter.name, scale: e.scale, module: key.name, scaling: w.scaling)
+                }
+            }
             for (key, w) in e.adapter.modules {
                 let (out, inDim) = key.module.shape(c)
                 guard key.layer < c.layerCount, w.a.cols == inDim, w.b.rows == out, w.a.rows == w.b.cols else {

@@ -102,6 +102,10 @@ extension LoraAdapter {
             let aMatrix = try matrix(file, a, rows: rank, cols: inDim, transposedAllowed: peft.fanInFanOut, path: path)
             let bMatrix = try matrix(file, b, rows: outDim, cols: rank, transposedAllowed: peft.fanInFanOut, path: path)
             let scaling = peft.useRSLoRA ? alpha / Double(rank).squareRoot() : alpha / Double(rank)
+            // A finite Double alpha can still overflow Float (lora_alpha 1e300 gave +inf scaling).
+            guard Float(scaling).isFinite else {
+                throw AdapterLoadError.scalingOverflow(path: configPath, module: key.name, alpha: alpha, rank: rank, rsLoRA: peft.useRSLoRA)
+            }
             modules[key] = LoraModuleWeights(a: aMatrix, b: bMatrix, scaling: Float(scaling))
         }
         return modules

@@ -200,6 +200,31 @@ struct AdapterRefusalTests {
         }
     }
 
+    @Test func scalingTooLargeForAFloatIsRefused() throws {
+        // 1e300 is a finite Double, but 1e300 / 8 is +inf as a Float.
+        #expect { try load(try variant { $0["lora_alpha"] = 1e300 }) } throws: { error in
+            guard case AdapterLoadError.scalingOverflow(let path, let module, 1e300, 8, false) = error else { return false }
+            return path.hasSuffix("adapter_config.json") && module.hasPrefix("model.layers.") && "\(error)".contains("1e+300")
+        }
+        // Through alpha_pattern too: the module it names is the one reported.
+        #expect { try load(try variant { $0["alpha_pattern"] = ["o_proj": 1e40] }) } throws: { error in
+            guard case AdapterLoadError.scalingOverflow(_, let module, 1e40, 8, false) = error else { return false }
+            return module.hasSuffix("self_attn.o_proj")
+        }
+    }
+
+    @Test func userScaleOverflowingTheScalingIsRefused() throws {
+        // attn-r8 scales by alpha 16 / r 8 = 2: a finite user scale of 3e38 makes +inf.
+        let adapter = try load(try variant())
+        #expect { _ = try AdapterSet([.init(adapter: adapter, scale: 3e38)], model: model) } throws: { error in
+            guard case AdapterLoadError.scaleOverflow(adapter.name, 3e38, let module, 2) = error else { return false }
+            return module.hasPrefix("model.layers.0.") && "\(error)".contains("'\(adapter.name)'") && "\(error)".contains("3e+38")
+        }
+        #expect { _ = try AdapterSet([.init(adapter: adapter, scale: -3e38)], model: model) } throws: { $0 is AdapterLoadError }
+        // A large scale whose product fits is still accepted.
+        _ = try AdapterSet([.init(adapter: adapter, scale: 1e6)], model: model)
+    }
+
     @Test func invalidConfigJSONIsRefused() throws {
         let dir = try variant()
         try Data("{ not json".utf8).write(to: dir.appendingPathComponent("adapter_config.json"))
