@@ -35,7 +35,10 @@ public struct EngineConfiguration: Sendable, Equatable {
     }
 
     /// Pages in the KV pool.
-    public var pageCount: Int { max(1, (kvCacheTokens + pageSize - 1) / pageSize) }
+    public var pageCount: Int { max(1, pagesRoundedUp) }
+
+    /// kvCacheTokens / pageSize rounded up, without the `+ pageSize - 1` that overflows near Int.max.
+    private var pagesRoundedUp: Int { kvCacheTokens / pageSize + (kvCacheTokens % pageSize > 0 ? 1 : 0) }
 
     /// Throws `EngineError.invalidConfiguration` naming the first limit that is not positive.
     public func validate() throws {
@@ -50,9 +53,8 @@ public struct EngineConfiguration: Sendable, Equatable {
 
     /// Bytes the KV cache takes for `model`, or nil when the product overflows.
     public func kvCacheBytes(for model: LlamaConfig) -> Int? {
-        let pages = (kvCacheTokens + pageSize - 1) / pageSize
-        var bytes = pages * pageSize
-        for factor in [model.layerCount, 2, model.kvDim, MemoryLayout<Float>.size] {
+        var bytes = pagesRoundedUp
+        for factor in [pageSize, model.layerCount, 2, model.kvDim, MemoryLayout<Float>.size] {
             let (product, overflow) = bytes.multipliedReportingOverflow(by: factor)
             if overflow { return nil }
             bytes = product

@@ -37,11 +37,13 @@ public struct GreedyDecoder {
     /// Feeds `prompt` (one chunk, or chunks of `chunkSize`) then decodes `steps` greedy tokens.
     public func run(prompt: [Int32], steps: Int, chunkSize: Int? = nil) throws -> Result {
         guard !prompt.isEmpty else { throw ForwardError.emptyPrompt }
-        let length = prompt.count + steps
-        // Checked before the cache is sized, so an absurd step count is an error rather than a huge allocation.
-        guard length <= model.config.maxPositions else {
-            throw ForwardError.contextExceeded(sequence: 0, length: length, maxPositions: model.config.maxPositions)
+        // Checked before the cache is sized, so an absurd step count is an error rather than a huge allocation,
+        // and before adding, so a step count near Int.max is that error rather than an overflow trap.
+        guard steps <= model.config.maxPositions - prompt.count else {
+            let (sum, overflow) = prompt.count.addingReportingOverflow(steps)
+            throw ForwardError.contextExceeded(sequence: 0, length: overflow ? Int.max : sum, maxPositions: model.config.maxPositions)
         }
+        let length = prompt.count + steps
         let cache = KVPagePool(config: model.config, pageSize: pageSize, tokens: max(length, 1))
         guard let pages = cache.allocate(cache.pagesNeeded(forPositions: max(length, 1))) else {
             throw ForwardError.notEnoughPages(sequence: 0, needed: cache.pagesNeeded(forPositions: length), given: cache.pageCount)

@@ -38,6 +38,10 @@ struct AdapterOptions: ParsableArguments {
         guard mergeBudgetMB >= 0 else { throw ValidationError("--merge-budget-mb must be 0 or more") }
     }
 
+    /// `--merge-budget-mb` in bytes; a budget past Int.max bytes is unlimited (the plain shift wrapped it
+    /// negative, which refused every merge).
+    var mergeBudgetBytes: Int { mergeBudgetMB > Int.max >> 20 ? Int.max : mergeBudgetMB << 20 }
+
     /// Loads every adapter against `model` and builds the set.
     func adapterSet(for model: LlamaModel) throws -> AdapterSet {
         if adapters.isEmpty { return .none }
@@ -51,7 +55,7 @@ struct AdapterOptions: ParsableArguments {
             }
         }
         do {
-            return try AdapterSet(entries, model: model, mode: loraMode.mode, mergeBudgetBytes: mergeBudgetMB << 20)
+            return try AdapterSet(entries, model: model, mode: loraMode.mode, mergeBudgetBytes: mergeBudgetBytes)
         } catch {
             throw CLIError("cannot build the adapter set: \(error)")
         }

@@ -70,7 +70,7 @@ struct GenerateCommand: ParsableCommand {
                 configuration: EngineConfiguration(
                     maxBatchSize: maxBatchSize, kvCacheTokens: kvCacheTokens, maxChunkTokens: maxChunkTokens,
                     maxQueuedJobs: max(1, lines.count), loraMode: adapterOptions.loraMode.mode,
-                    mergeBudgetBytes: adapterOptions.mergeBudgetMB << 20),
+                    mergeBudgetBytes: adapterOptions.mergeBudgetBytes),
                 adapters: adapters, defaultSampling: defaults, logger: logger)
         } catch {
             throw CLIError("cannot start the engine: \(error)")

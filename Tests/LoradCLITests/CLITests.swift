@@ -53,6 +53,24 @@ struct CLITests {
         #expect(wrongAdapter.status != 0 && wrongAdapter.stderr.contains("another model"))
     }
 
+    @Test func hugeCountsFailWithAClearMessageNotATrap() throws {
+        let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
+        // prompt + steps overflowed Int: an arithmetic trap instead of the context error.
+        let steps = try CLI.run(["eval", "--model", model, "--tokens", "1", "--steps", "\(Int.max)"])
+        #expect(steps.status == 1 && steps.stderr.contains("exceeds the model's context"), "stderr: \(steps.stderr)")
+        // kvCacheTokens rounded up to pages overflowed Int.
+        let cache = try CLI.run(["generate", "--model", model, "--kv-cache-tokens", "\(Int.max)", "--jobs", "-"],
+                                stdin: "{\"prompt\": \"Once\", \"maxTokens\": 2}\n")
+        #expect(cache.status == 1 && cache.stderr.contains("lower kvCacheTokens"), "stderr: \(cache.stderr)")
+        // A merge budget past Int.max bytes is unlimited, not wrapped negative (which refused every merge).
+        let dragon = CLI.fixtures.appendingPathComponent("adapters/stories260K/dragon").path
+        let budget = try CLI.run(["eval", "--model", model, "--adapter", dragon, "--merge-budget-mb", "\(Int.max)",
+                                  "--tokens", "1,403", "--json"])
+        #expect(budget.status == 0, "stderr: \(budget.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(budget.stdout.utf8)) as? [String: Any])
+        #expect(json["loraMode"] as? String == "merged")
+    }
+
     @Test func tokenizeRoundTrips() throws {
         let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
         let encoded = try CLI.run(["tokenize", "--tokenizer", model, "--special"], stdin: "\"Once upon a time\"\n")
