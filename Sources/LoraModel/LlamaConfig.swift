@@ -75,10 +75,17 @@ public struct LlamaConfig: Sendable, Equatable {
         guard ropeTheta.isFinite, ropeTheta > 0 else {
             throw ModelLoadError.unsupportedConfig(key: "rope_theta", value: "\(ropeTheta)", reason: "must be a positive number")
         }
-        // The largest weights must have a representable size, so a wrong config fails here, not in an allocation.
+        // The largest weights must have a representable size, so a wrong config fails here, not in an allocation
+        // or an overflow trap (even q + k + v heads can overflow).
+        let (kvHeads, kvOverflow) = kvHeadCount.multipliedReportingOverflow(by: 2)
+        let (qkvHeads, qkvOverflow) = headCount.addingReportingOverflow(kvHeads)
+        guard !kvOverflow, !qkvOverflow else {
+            throw ModelLoadError.unsupportedConfig(
+                key: "num_attention_heads", value: "\(headCount)", reason: "with \(kvHeadCount) key/value heads, the weights it implies are too large to hold")
+        }
         let largest: [(String, [Int])] = [
             ("vocab_size", [vocabSize, hiddenSize]), ("intermediate_size", [2, intermediateSize, hiddenSize]),
-            ("num_attention_heads", [headCount + 2 * kvHeadCount, headDim, hiddenSize]),
+            ("num_attention_heads", [qkvHeads, headDim, hiddenSize]),
         ]
         for (key, factors) in largest {
             var product = 4  // bytes per f32
@@ -90,6 +97,10 @@ public struct LlamaConfig: Sendable, Equatable {
                 product = next
             }
         }
+        guard let layerFloats = layerPanelFloats, layerFloats <= Int.max / MemoryLayout<Float>.size else {
+            throw ModelLoadError.unsupportedConfig(
+                key: "num_hidden_layers", value: "\(layerCount)", reason: "the weights of that many layers of this size are too large to hold")
+        }
         guard vocabSize <= Int(Int32.max) else {
             throw ModelLoadError.unsupportedConfig(key: "vocab_size", value: "\(vocabSize)", reason: "token ids are 32-bit")
         }
@@ -97,6 +108,27 @@ public struct LlamaConfig: Sendable, Equatable {
             throw ModelLoadError.unsupportedConfig(
                 key: id == bosTokenId ? "bos_token_id" : "eos_token_id", value: "\(id)", reason: "must be a token id below vocab_size (\(vocabSize))")
         }
+    }
+
+    /// Floats the layers' linear weights take in panels (rows padded by a panel, plus the arena's alignment,
+    /// per matrix), the `WeightArena` size hint; nil when it overflows Int, which `validate` refuses.
+    var layerPanelFloats: Int? {
+        func mul(_ a: Int?, _ b: Int?) -> Int? {
+            guard let a, let b else { return nil }
+            let (r, overflow) = a.multipliedReportingOverflow(by: b)
+            return overflow ? nil : r
+        }
+        func add(_ a: Int?, _ b: Int?) -> Int? {
+            guard let a, let b else { return nil }
+            let (r, overflow) = a.addingReportingOverflow(b)
+            return overflow ? nil : r
+        }
+        let d = hiddenSize, queryDim = mul(headCount, headDim)
+        let shapes: [(Int?, Int?)] = [(add(queryDim, mul(2, mul(kvHeadCount, headDim))), d), (d, queryDim), (mul(2, intermediateSize), d), (d, intermediateSize)]
+        let perLayer = shapes.reduce(0 as Int?) { sum, shape in
+            add(sum, add(mul(add(shape.0, PanelMatrix.width), shape.1), WeightArena.alignmentFloats))
+        }
+        return mul(layerCount, perLayer)
     }
 
     /// The rotary embedding this configuration describes.

@@ -82,9 +82,7 @@ public struct LlamaWeights: Sendable {
         // the checkpoint file is not kept mapped.
         func owned(_ buffer: FloatBuffer) -> FloatBuffer { buffer.isBorrowed ? FloatBuffer(copying: buffer) : buffer }
         // The layers' matrices share huge-page blocks (see WeightArena); the LM head is large enough alone.
-        let perLayer = [(config.qkvWidth, d), (d, config.queryDim), (2 * config.intermediateSize, d), (d, config.intermediateSize)]
-            .reduce(0) { $0 + ($1.0 + PanelMatrix.width) * $1.1 + WeightArena.alignmentFloats }
-        let arena = WeightArena(expectedFloats: config.layerCount * perLayer)
+        let arena = WeightArena(expectedFloats: config.layerPanelFloats ?? 0)  // never nil after `validate`
         func matrix(_ name: String, _ rows: Int, _ cols: Int, arena: WeightArena? = nil) throws -> PanelMatrix {
             try stacked([(name, rows)], cols: cols, arena: arena)
         }
@@ -112,8 +110,9 @@ public struct LlamaWeights: Sendable {
             return out
         }
         let embeddingName = "model.embed_tokens.weight"
+        // Not reserved up front: a config may claim far more layers than the file holds (1e11 aborted on the
+        // reservation); the first missing tensor ends the loop with an error instead.
         var layers: [LlamaLayerWeights] = []
-        layers.reserveCapacity(config.layerCount)
         for l in 0..<config.layerCount {
             let p = "model.layers.\(l)."
             layers.append(LlamaLayerWeights(

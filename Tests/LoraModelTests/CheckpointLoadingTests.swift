@@ -154,6 +154,24 @@ struct CheckpointLoadingTests {
         }
     }
 
+    @Test func layerAndHeadCountsTooLargeToHoldAreRefused() throws {
+        // Layers times the per-layer weights overflowed Int: a trap in the loader.
+        #expect { _ = try LlamaConfig(directory: try Self.checkpoint(config: Self.config(["num_hidden_layers": 1_000_000_000_000_000_000]))) } throws: { error in
+            guard case ModelLoadError.unsupportedConfig("num_hidden_layers", "1000000000000000000", _) = error else { return false }
+            return true
+        }
+        // q + 2 × kv heads overflowed Int before any product was checked.
+        let heads = Self.config(["num_attention_heads": 1 << 62, "num_key_value_heads": 1 << 62, "head_dim": 2])
+        #expect { _ = try LlamaConfig(directory: try Self.checkpoint(config: heads)) } throws: { error in
+            guard case ModelLoadError.unsupportedConfig("num_attention_heads", _, let reason) = error else { return false }
+            return reason.contains("too large to hold")
+        }
+        // Representable, but far more layers than the file holds: the first missing tensor is named, not a
+        // 1e11-element reservation.
+        let dir = try Self.checkpoint(config: Self.config(["num_hidden_layers": 100_000_000_000]))
+        #expect(throws: ModelLoadError.missingTensor(name: "model.layers.1.input_layernorm.weight")) { _ = try LlamaModel(directory: dir) }
+    }
+
     @Test func invalidConfigJSONIsReported() throws {
         #expect { _ = try LlamaConfig(configJSON: Data("{\"hidden_size\": \"big\"}".utf8)) } throws: { error in
             guard case ModelLoadError.invalidConfig(_, let reason) = error else { return false }
