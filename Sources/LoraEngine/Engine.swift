@@ -27,10 +27,24 @@ public final class Engine: Sendable {
         var completion: @Sendable (Result<SetLorasResult, any Error>) -> Void
     }
 
+    /// A built set waiting for its turn to install its barrier.
+    struct PendingSetLoras: Sendable {
+        var set: AdapterSet
+        var timeoutNanos: UInt64?
+        var onTimeout: OnTimeout
+        var completion: @Sendable (Result<SetLorasResult, any Error>) -> Void
+    }
+
     struct ControlState: Sendable {
         var ops: [ControlOp] = []
         var nextJobID: JobID = 1
         var nextRequestID: UInt64 = 1
+        /// setLoras calls are numbered as they arrive and installed in that order, whichever finishes
+        /// building its set first: the next number to hand out and the next to install.
+        var nextTicket: UInt64 = 1
+        var nextTicketToInstall: UInt64 = 1
+        /// Calls done building whose turn has not come; nil for one whose build failed (nothing to install).
+        var builtSets: [UInt64: PendingSetLoras?] = [:]
         /// Submitted jobs not yet admitted or ended (the busy limit).
         var unadmitted = 0
         /// Submitted jobs without a finished event yet.

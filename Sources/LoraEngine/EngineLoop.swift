@@ -106,7 +106,7 @@ final class EngineLoop {
             } catch {
                 logger.error("setLoras commit hook failed; rolled back", metadata: ["error": "\(error)", "epoch": "\(epoch)"])
                 publish()
-                op.completion(.failure(error))
+                op.completion(.failure(EngineError.commitFailed("\(error)")))
                 return
             }
         }

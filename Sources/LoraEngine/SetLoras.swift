@@ -20,7 +20,7 @@ public struct SetLorasCommit: Sendable {
 
 /// Persists a commit before `setLoras` reports success. Called on the engine thread between two steps, so
 /// it should be quick; if it throws, the commit is rolled back (the old set stays, the epoch does not move)
-/// and the call fails with that error.
+/// and the call fails with `EngineError.commitFailed`, which carries the hook's error.
 public typealias CommitHook = @Sendable (SetLorasCommit) throws -> Void
 
 /// The outcome of a committed `setLoras`.

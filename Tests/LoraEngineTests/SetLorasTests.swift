@@ -120,7 +120,7 @@ struct SetLorasTests {
         let stories = try Stories.load()
         let engine = try stories.engine(commitHook: { _ in throw DiskFull() })
         defer { engine.shutdown() }
-        #expect(throws: DiskFull.self) { try engine.setLoras(stories.entries([("dragon", 1)])) }
+        #expect(throws: EngineError.commitFailed("\(DiskFull())")) { try engine.setLoras(stories.entries([("dragon", 1)])) }
         #expect(engine.status().epoch == 0)
         let job = try runOne(engine, Self.quickJob)
         #expect(job.summary?.epoch == 0)
