@@ -23,6 +23,8 @@ public final class ForwardScratch {
     private(set) var sin = FloatBuffer(count: 0)
     /// Attention scores, sized per batch.
     private(set) var scores = FloatBuffer(count: 0)
+    /// Partial results of decode attention's segments (outputs, then their softmax statistics).
+    private(set) var partials = FloatBuffer(count: 0)
     /// Gathered keys and values of one sequence and kv head (S, Dh).
     private(set) var gatheredKeys = FloatBuffer(count: 0)
     private(set) var gatheredValues = FloatBuffer(count: 0)
@@ -46,6 +48,10 @@ public final class ForwardScratch {
 
     func ensureScores(_ count: Int) {
         if scores.count < count { scores = FloatBuffer(count: max(count, scores.count * 2)) }
+    }
+
+    func ensurePartials(_ count: Int) {
+        if partials.count < count { partials = FloatBuffer(count: max(count, partials.count * 2)) }
     }
 
     func ensureGather(positions: Int, headDim: Int) {

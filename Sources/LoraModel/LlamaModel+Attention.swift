@@ -2,6 +2,12 @@ import Foundation
 import LoraNumerics
 
 extension LlamaModel {
+    /// Positions per attention segment in decode: a sequence's positions are split into segments of this
+    /// many, each attended on its own (scores, unnormalized softmax, weighted values) and then combined, so
+    /// one long sequence keeps every core busy and reads its cache once. 32 positions of one layer are 48 KiB
+    /// of keys and values at SmolLM2's shape; the partial outputs add 5% to that.
+    static let attentionSegment = 32
+
     /// How a batch's chunks attend, decided once per forward pass (it is the same in every layer).
     struct AttentionPlan {
         /// Chunks long enough (prefill) to gather keys and values and use sgemm.
@@ -11,114 +17,150 @@ extension LlamaModel {
         /// Start of each direct chunk's score rows, laid out (token, head, S) back to back.
         var scoreOffset: [Int] = []
         var scoreFloats = 0
-        /// Query heads per work item: every head of the sequence when there are sequences enough for the cores
-        /// (a page's keys, then its values, for all kv heads are contiguous: longer runs for the prefetchers),
-        /// else a whole grouped-query group when there are groups enough, so its heads score each page while it
-        /// is in L1 and the cache is read from memory once per group; else one head.
-        var headsPerItem = 1
-        /// Work items: direct chunks × (heads / headsPerItem).
-        var itemCount = 0
-        /// Smallest number of items worth a core.
-        var grain = 1
+        /// Start of each direct chunk's partial results: outputs (token, head, segment, Dh), then statistics
+        /// (token, head, segment, 2).
+        var partialOffset: [Int] = []
+        var partialFloats = 0
+        /// Segments of each direct chunk.
+        var segmentCount: [Int] = []
+        /// Work items, (direct chunk index, segment): every head of one segment of one chunk. Items of one chunk
+        /// are adjacent, so a range of items reads neighbouring pages.
+        var items: [(chunk: Int, segment: Int)] = []
+        /// Combine work (floats written) over all direct chunks.
+        var combineFloats = 0
     }
 
     func attentionPlan(_ batch: [SequenceChunk]) -> AttentionPlan {
         var plan = AttentionPlan()
-        var work = 0
+        let h = config.headCount, dh = config.headDim
         for (s, chunk) in batch.enumerated() where !chunk.tokens.isEmpty {
             if chunk.tokens.count >= Self.gatherThreshold {
                 plan.gathered.append(s)
-            } else {
-                plan.direct.append(s)
-                plan.scoreOffset.append(plan.scoreFloats)
-                let positions = chunk.cachedLength + chunk.tokens.count
-                plan.scoreFloats += chunk.tokens.count * positions * config.headCount
-                work += positions * config.headCount
+                continue
             }
+            let positions = chunk.cachedLength + chunk.tokens.count
+            let segments = (positions + Self.attentionSegment - 1) / Self.attentionSegment
+            let i = plan.direct.count
+            plan.direct.append(s)
+            plan.scoreOffset.append(plan.scoreFloats)
+            plan.scoreFloats += chunk.tokens.count * positions * h
+            plan.partialOffset.append(plan.partialFloats)
+            plan.partialFloats += chunk.tokens.count * h * segments * (dh + 2)
+            plan.segmentCount.append(segments)
+            for g in 0..<segments { plan.items.append((i, g)) }
+            plan.combineFloats += chunk.tokens.count * h * segments * dh
         }
-        let group = config.headCount / config.kvHeadCount, enough = 4 * ParallelFor.workerCount
-        if plan.direct.count >= enough {
-            plan.headsPerItem = config.headCount
-        } else if plan.direct.count * config.kvHeadCount >= enough {
-            plan.headsPerItem = group
-        } else {
-            plan.headsPerItem = 1
-        }
-        plan.itemCount = plan.direct.count * config.headCount / plan.headsPerItem
-        plan.grain = max(1, plan.itemCount * 256 / max(work, 1))
         return plan
     }
 
     /// Causal grouped-query attention of every chunk over its cached and new positions, writing
     /// `attention (T, Dq)`. Long chunks (prefill) gather their keys and values and use sgemm; short ones
-    /// (decode) read the pages directly, in parallel across whole sequences when there are enough of them, else
-    /// (sequence, kv group) items, else (sequence, head) items, so even one sequence's decode uses every core.
+    /// (decode) read the pages directly, in parallel over segments of their positions (every head of a
+    /// segment in one item, so a page is read from memory once), and then join the segments' results.
     func attend(_ batch: [SequenceChunk], plan: AttentionPlan, rowStart: [Int], layer: Int, cache: KVPagePool, scratch: ForwardScratch) {
         for s in plan.gathered {
             attendGathered(batch[s], firstRow: rowStart[s], layer: layer, cache: cache, scratch: scratch)
         }
         guard !plan.direct.isEmpty else { return }
         scratch.ensureScores(plan.scoreFloats)
-        let scores = UncheckedSendableBox(scratch.scores.pointer)
-        let itemsPerChunk = config.headCount / plan.headsPerItem
+        scratch.ensurePartials(plan.partialFloats)
+        let buffers = UncheckedSendableBox((scratch.scores.pointer, scratch.partials.pointer))
         // Sequences differ in length, so items are handed out as the cores free up rather than split evenly.
-        ParallelFor.shared(count: plan.itemCount, grain: plan.grain) { _, nextRange in
+        ParallelFor.shared(count: plan.items.count, grain: 1) { _, nextRange in
+            let (scores, partials) = buffers.value
             while let range = nextRange() {
                 for item in range {
-                    let i = item / itemsPerChunk, first = (item % itemsPerChunk) * plan.headsPerItem
+                    let (i, g) = plan.items[item]
                     let s = plan.direct[i]
-                    attendDirect(batch[s], heads: first..<(first + plan.headsPerItem), firstRow: rowStart[s], layer: layer,
-                                 cache: cache, scratch: scratch, scores: scores.value + plan.scoreOffset[i])
+                    attendSegment(batch[s], segment: g, of: plan.segmentCount[i], layer: layer, cache: cache, scratch: scratch,
+                                  firstRow: rowStart[s], scores: scores + plan.scoreOffset[i], partials: partials + plan.partialOffset[i])
                 }
+            }
+        }
+        // Joining is ~1/S of the segments' arithmetic: in parallel only when there is a lot of it.
+        let grain = max(1, plan.direct.count * (1 << 15) / max(plan.combineFloats, 1))
+        let out = UncheckedSendableBox(scratch.attention.pointer)
+        ParallelFor.ranges(count: plan.direct.count, grain: grain) { chunks in
+            let (_, partials) = buffers.value
+            for i in chunks {
+                let s = plan.direct[i]
+                combineSegments(batch[s], segments: plan.segmentCount[i], firstRow: rowStart[s],
+                                partials: partials + plan.partialOffset[i], output: out.value)
             }
         }
     }
 
-    /// Decode-sized chunks, query heads `heads` (whole grouped-query groups, or one head): dot products straight
-    /// from the pages, page by page with every head of the range, so a page is read from memory once.
-    /// Each head's arithmetic (and so its result, bit for bit) is the same whatever the range. Score rows are
-    /// laid out (token, head, S) from `scores`, so items can run in parallel.
-    private func attendDirect(
-        _ chunk: SequenceChunk, heads: Range<Int>, firstRow: Int, layer: Int, cache: KVPagePool, scratch: ForwardScratch,
-        scores: UnsafeMutablePointer<Float>
+    /// One segment (positions `segment·S ..< (segment + 1)·S`) of a decode-sized chunk, every query head: dot
+    /// products straight from the pages, page by page with every head, then per head the unnormalized softmax
+    /// and the weighted sum of values, left in the chunk's partial results for `combineSegments`. Each head's
+    /// arithmetic depends only on the sequence and the segment, never on the rest of the batch.
+    private func attendSegment(
+        _ chunk: SequenceChunk, segment g: Int, of segments: Int, layer: Int, cache: KVPagePool, scratch: ForwardScratch,
+        firstRow: Int, scores: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>
     ) {
         let c = config
-        let dh = c.headDim, p = cache.pageSize
+        let dh = c.headDim, p = cache.pageSize, heads = c.headCount
         let qkvWidth = c.qkvWidth
         let groupSize = c.headCount / c.kvHeadCount
         let scale = 1 / Float(dh).squareRoot()
-        let qkv = scratch.qkv.pointer, out = scratch.attention.pointer
+        let qkv = scratch.qkv.pointer
         let total = chunk.cachedLength + chunk.tokens.count
+        let first = g * Self.attentionSegment
+        let statistics = partials + chunk.tokens.count * heads * segments * dh
         for j in 0..<chunk.tokens.count {
-            let visible = chunk.cachedLength + j + 1
+            // Token j sees positions up to its own; a segment past them is not part of its sum.
+            let end = min(first + Self.attentionSegment, chunk.cachedLength + j + 1)
+            guard end > first else { continue }
             let r = firstRow + j
-            let rowScores = scores + j * c.headCount * total
+            let rowScores = scores + j * heads * total
             // A head's keys (and values) within a page are contiguous.
-            var position = 0
-            while position < visible {
+            var position = first
+            while position < end {
                 let page = chunk.pages[position / p]
-                let count = min(p - position % p, visible - position)
-                for h in heads {
+                let count = min(p - position % p, end - position)
+                for h in 0..<heads {
                     let k = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: h / groupSize) + (position % p) * dh)
                     DecodeAttention.score(query: qkv + r * qkvWidth + h * dh, keys: k, count: count, dim: dh, scale: scale,
                                           into: rowScores + h * total + position)
                 }
                 position += count
             }
-            for h in heads {
-                Softmax.inPlace(rowScores + h * total, visible)
-                (out + r * c.queryDim + h * dh).update(repeating: 0, count: dh)
+            for h in 0..<heads {
+                let slot = (j * heads + h) * segments + g
+                let (largest, sum) = Softmax.exponentiate(rowScores + h * total + first, end - first)
+                statistics[2 * slot] = largest
+                statistics[2 * slot + 1] = sum
+                (partials + slot * dh).update(repeating: 0, count: dh)
             }
-            position = 0
-            while position < visible {
+            position = first
+            while position < end {
                 let page = chunk.pages[position / p]
-                let count = min(p - position % p, visible - position)
-                for h in heads {
+                let count = min(p - position % p, end - position)
+                for h in 0..<heads {
                     let v = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: h / groupSize) + cache.valueOffset + (position % p) * dh)
                     DecodeAttention.accumulate(weights: rowScores + h * total + position, values: v, count: count, dim: dh,
-                                               into: out + r * c.queryDim + h * dh)
+                                               into: partials + ((j * heads + h) * segments + g) * dh)
                 }
                 position += count
+            }
+        }
+    }
+
+    /// Joins a decode-sized chunk's segments into its rows of `output (T, Dq)`, each token over the segments
+    /// it can see.
+    private func combineSegments(
+        _ chunk: SequenceChunk, segments: Int, firstRow: Int, partials: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>
+    ) {
+        let c = config
+        let dh = c.headDim, heads = c.headCount
+        let statistics = partials + chunk.tokens.count * heads * segments * dh
+        for j in 0..<chunk.tokens.count {
+            let visible = chunk.cachedLength + j + 1
+            let seen = (visible + Self.attentionSegment - 1) / Self.attentionSegment
+            for h in 0..<heads {
+                let slot = (j * heads + h) * segments
+                DecodeAttention.combine(partials: partials + slot * dh, statistics: statistics + 2 * slot, segments: seen, dim: dh,
+                                        into: output + (firstRow + j) * c.queryDim + h * dh)
             }
         }
     }

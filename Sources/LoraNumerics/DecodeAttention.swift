@@ -108,4 +108,45 @@ public enum DecodeAttention {
             column += 1
         }
     }
+
+    /// Joins the partial results of attention over positions split into segments. Segment g left
+    /// `partials + g·dim` = Σ e_i·v_i over its positions, with e_i = exp(s_i − m_g), and `statistics[2g]` = m_g,
+    /// `statistics[2g + 1]` = Σ e_i (see `Softmax.exponentiate`). Writes Σ_g w_g·o_g / Σ_g w_g·l_g with
+    /// w_g = exp(m_g − M), M the largest m_g: the softmax-weighted sum over every position, formed in segment
+    /// order so the result depends only on the segments, not on which core computed them.
+    public static func combine(
+        partials: UnsafePointer<Float>, statistics: UnsafePointer<Float>, segments: Int, dim: Int,
+        into output: UnsafeMutablePointer<Float>
+    ) {
+        guard segments > 0 else { return }
+        var largest = -Float.infinity
+        for g in 0..<segments { largest = max(largest, statistics[2 * g]) }
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: segments) { weights in
+            var total: Float = 0
+            for g in 0..<segments {
+                let m = statistics[2 * g]
+                // exp(0) is 1 exactly; spelling it out keeps a single segment an exact division by its sum.
+                weights[g] = m == largest ? 1 : FastExp.exp(m - largest)
+                total += weights[g] * statistics[2 * g + 1]
+            }
+            let inverse = 1 / total
+            output.update(repeating: 0, count: dim)
+            let out = UnsafeMutableRawPointer(output)
+            for g in 0..<segments {
+                let w = weights[g] * inverse, wv = SIMD8<Float>(repeating: w)
+                let o = UnsafeRawPointer(partials + g * dim)
+                var c = 0
+                while c + 8 <= dim {
+                    let sum = out.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self)
+                        .addingProduct(wv, o.loadUnaligned(fromByteOffset: c * 4, as: SIMD8<Float>.self))
+                    out.storeBytes(of: sum, toByteOffset: c * 4, as: SIMD8<Float>.self)
+                    c += 8
+                }
+                while c < dim {
+                    output[c] = output[c].addingProduct(w, partials[g * dim + c])
+                    c += 1
+                }
+            }
+        }
+    }
 }

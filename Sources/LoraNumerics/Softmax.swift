@@ -6,6 +6,23 @@ public enum Softmax {
     public static func inPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
         guard n > 0 else { return }
         let raw = UnsafeMutableRawPointer(x)
+        let inv = 1 / exponentiate(x, n).sum
+        let invVector = SIMD8<Float>(repeating: inv)
+        var i = 0
+        while i + 8 <= n {
+            raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * invVector, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n { x[i] *= inv; i += 1 }
+    }
+
+    /// Replaces `x[0..<n]` by `exp(x[i] - max)` and returns that maximum and the sum of the new values: an
+    /// unnormalized softmax, for attention computed in segments whose partial results are combined later.
+    /// For `n == 0`, `(-∞, 0)`.
+    @discardableResult
+    public static func exponentiate(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> (max: Float, sum: Float) {
+        guard n > 0 else { return (-.infinity, 0) }
+        let raw = UnsafeMutableRawPointer(x)
         var maxVector = SIMD8<Float>(repeating: -.infinity)
         var i = 0
         while i + 8 <= n {
@@ -31,14 +48,7 @@ public enum Softmax {
             sum += e
             i += 1
         }
-        let inv = 1 / sum
-        let invVector = SIMD8<Float>(repeating: inv)
-        i = 0
-        while i + 8 <= n {
-            raw.storeBytes(of: raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) * invVector, toByteOffset: i * 4, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < n { x[i] *= inv; i += 1 }
+        return (maxValue, sum)
     }
 
     /// `log(softmax(x))[index]`, computed without overflow (in double for a stable sum).

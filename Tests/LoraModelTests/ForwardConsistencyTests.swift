@@ -58,6 +58,10 @@ struct ForwardConsistencyTests {
         let long = Self.tokens(110, seed: 7)
         let longWhole = try Self.run(model, long, chunks: [110])
         #expect(Self.maxDifference(longWhole, try Self.run(model, long, chunks: [70, 1, 39])) < 1e-5)
+        // Decode steps on both sides of decode-attention segment boundaries (every 32 positions), one to four
+        // segments joined, and short chunks whose tokens straddle a boundary (they see different segments).
+        let acrossSegments = [30, 4] + Array(repeating: 1, count: 6) + [22, 3] + Array(repeating: 1, count: 45)
+        #expect(Self.maxDifference(longWhole, try Self.run(model, long, chunks: acrossSegments)) < 1e-5)
     }
 
     @Test func batchedSequencesEqualSequencesAlone() throws {
@@ -86,14 +90,14 @@ struct ForwardConsistencyTests {
         }
     }
 
-    /// 2 sequences per core: decode attention takes whole kv groups per work item (this config has 2 kv heads);
-    /// 4 per core: whole sequences. Each must give, bit for bit, what its decode step alone gives (one
-    /// sequence: one query head per item), on any core count.
+    /// Decode attention splits each sequence's positions into segments and hands (sequence, segment) items to the
+    /// cores as they free up; a sequence's result must still be, bit for bit, what its decode step alone gives,
+    /// with 2 or 4 sequences per core and lengths of one to three segments.
     @Test(arguments: [2, 4])
-    func decodeAttentionWorkItemsEqualOneHeadPerItem(sequencesPerCore: Int) throws {
+    func decodeAttentionDoesNotDependOnTheBatch(sequencesPerCore: Int) throws {
         let model = try LlamaModel(randomWeights: Self.config, seed: 17)
         let count = sequencesPerCore * ParallelFor.workerCount
-        let prompts = (0..<count).map { Self.tokens(3 + $0 % 9, seed: 20 + $0) }
+        let prompts = (0..<count).map { Self.tokens(3 + ($0 * 29) % 90, seed: 20 + $0) }
         let cache = KVPagePool(config: model.config, pageSize: 4, tokens: 2 * prompts.reduce(0) { $0 + $1.count + 4 })
         let scratch = ForwardScratch()
         func prefilled() throws -> [[Int32]] {

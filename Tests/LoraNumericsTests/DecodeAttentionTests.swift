@@ -27,4 +27,35 @@ struct DecodeAttentionTests {
         }
         #expect(KernelTests.maxDifference(output, expected) <= 1e-5, "dim \(dim), count \(count)")
     }
+
+    /// Attention over positions split into segments (scores, unnormalized softmax, weighted values per segment,
+    /// then `combine`) equals softmax attention over all of them, for one segment and several of uneven sizes.
+    @Test(arguments: [[7], [32, 32, 5], [1, 16, 16, 3], [32, 1]])
+    func segmentsCombineToSoftmaxAttention(segmentSizes: [Int]) {
+        let dim = 16, n = segmentSizes.reduce(0, +)
+        let q = KernelTests.random(dim, seed: 21), keys = KernelTests.random(dim * n, seed: 22).map { 4 * $0 }
+        let values = KernelTests.random(dim * n, seed: 23)
+        let scale: Float = 0.25
+        var partials = [Float](repeating: .nan, count: segmentSizes.count * dim)
+        var statistics = [Float](repeating: .nan, count: 2 * segmentSizes.count)
+        var first = 0
+        for (g, size) in segmentSizes.enumerated() {
+            var scores = [Float](repeating: 0, count: size)
+            DecodeAttention.score(query: q, keys: Array(keys[(first * dim)...]), count: size, dim: dim, scale: scale, into: &scores)
+            let (largest, sum) = Softmax.exponentiate(&scores, size)
+            statistics[2 * g] = largest
+            statistics[2 * g + 1] = sum
+            var output = [Float](repeating: 0, count: dim)
+            DecodeAttention.accumulate(weights: scores, values: Array(values[(first * dim)...]), count: size, dim: dim, into: &output)
+            partials.replaceSubrange((g * dim)..<((g + 1) * dim), with: output)
+            first += size
+        }
+        var joined = [Float](repeating: .nan, count: dim)
+        DecodeAttention.combine(partials: partials, statistics: statistics, segments: segmentSizes.count, dim: dim, into: &joined)
+        let logits = (0..<n).map { i in Double(scale) * (0..<dim).reduce(0.0) { $0 + Double(q[$1]) * Double(keys[i * dim + $1]) } }
+        let top = logits.max() ?? 0
+        let weights = logits.map { exp($0 - top) }, total = weights.reduce(0, +)
+        let expected = (0..<dim).map { c in (0..<n).reduce(0.0) { $0 + weights[$1] / total * Double(values[$1 * dim + c]) } }
+        #expect(KernelTests.maxDifference(joined, expected) <= 1e-6, "segments \(segmentSizes)")
+    }
 }
