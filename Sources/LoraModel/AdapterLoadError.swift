@@ -65,7 +65,7 @@ public enum AdapterLoadError: Error, Equatable, CustomStringConvertible {
         case let .scalingOverflow(path, module, alpha, rank, rsLoRA):
             return "\(path): module '\(module)': lora_alpha \(alpha) / \(rsLoRA ? "√r" : "r") (r = \(rank)) is too large for a 32-bit float (at most \(Float.greatestFiniteMagnitude)); the adapter config is corrupt"
         case let .scaleOverflow(adapter, scale, module, scaling):
-            return "adapter '\(adapter)': scale \(scale) times the alpha/r scaling \(scaling) of module '\(module)' is too large for a 32-bit float (at most \(Float.greatestFiniteMagnitude)); use a smaller scale"
+            return "adapter '\(adapter)': scale \(scale) times the alpha/r scaling \(scaling) of module '\(module)' makes its lora_B weights too large for a 32-bit float (at most \(Float.greatestFiniteMagnitude)); use a smaller scale"
         case let .weights(error):
             return error.description
         }

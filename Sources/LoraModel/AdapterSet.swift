@@ -76,9 +76,12 @@ public struct AdapterSet: ProjectionAdapter {
             throw AdapterLoadError.nonFiniteScale(adapter: e.adapter.name, scale: e.scale)
         }
         for e in entries {
-            // The scale folded into B (`stack`) must be finite too: a scale of 3e38 times a scaling of 2 is not.
+            // The scale folded into B (`stack`) must be finite too, and so must B's values times it: a scale of
+            // 3e38 times a scaling of 2 is not, nor is a finite scale times a B value of 1e30.
             for key in e.adapter.modules.keys.sorted() {
-                if let w = e.adapter.modules[key], !(e.scale * w.scaling).isFinite {
+                guard let w = e.adapter.modules[key] else { continue }
+                let folded = e.scale * w.scaling
+                if !folded.isFinite || !(folded * Self.largestMagnitude(w.b)).isFinite {
                     throw AdapterLoadError.scaleOverflow(adapter: e.adapter.name, scale: e.scale, module: key.name, scaling: w.scaling)
                 }
             }
@@ -160,6 +163,13 @@ public struct AdapterSet: ProjectionAdapter {
 }
 
 extension AdapterSet {
+    /// The largest |value| of `m` (0 when empty).
+    static func largestMagnitude(_ m: Matrix) -> Float {
+        var largest: Float = 0
+        for i in 0..<(m.rows * m.cols) { largest = max(largest, abs(m.pointer[i])) }
+        return largest
+    }
+
     /// Stacks the A and scaled B of every entry's modules in `slot` of `layer`; nil when none is targeted.
     static func stack(_ entries: [Entry], layer: Int, slot: FusedLinear, config c: LlamaConfig) -> UnmergedSlot? {
         var blocks: [(module: LlamaModule, weights: LoraModuleWeights, scale: Float)] = []

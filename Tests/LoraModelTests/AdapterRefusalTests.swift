@@ -223,6 +223,15 @@ struct AdapterRefusalTests {
         #expect { _ = try AdapterSet([.init(adapter: adapter, scale: -3e38)], model: model) } throws: { $0 is AdapterLoadError }
         // A large scale whose product fits is still accepted.
         _ = try AdapterSet([.init(adapter: adapter, scale: 1e6)], model: model)
+        // A finite scale times finite B values can still overflow: B entries of 1e30 with alpha/r 2 at scale 1e9.
+        let hugeB = try load(try variant(tensors: { map in
+            if let b = map[Self.qB] { map[Self.qB] = (b.shape, b.values.map { $0 == 0 ? 1e30 : $0.sign == .minus ? -1e30 : 1e30 }) }
+        }))
+        _ = try AdapterSet([.init(adapter: hugeB, scale: 1)], model: model)
+        #expect { _ = try AdapterSet([.init(adapter: hugeB, scale: 1e9)], model: model) } throws: { error in
+            guard case AdapterLoadError.scaleOverflow(hugeB.name, 1e9, let module, 2) = error else { return false }
+            return module == "model.layers.0.self_attn.q_proj"
+        }
     }
 
     @Test func invalidConfigJSONIsRefused() throws {
