@@ -53,13 +53,7 @@ public struct EngineConfiguration: Sendable, Equatable {
 
     /// Bytes the KV cache takes for `model`, or nil when the product overflows.
     public func kvCacheBytes(for model: LlamaConfig) -> Int? {
-        var bytes = pagesRoundedUp
-        for factor in [pageSize, model.layerCount, 2, model.kvDim, MemoryLayout<Float>.size] {
-            let (product, overflow) = bytes.multipliedReportingOverflow(by: factor)
-            if overflow { return nil }
-            bytes = product
-        }
-        return bytes
+        KVPagePool.byteCount(config: model, pageSize: pageSize, pageCount: pagesRoundedUp)
     }
 
     /// Refuses a KV cache larger than the machine's memory before anything is allocated.

@@ -49,6 +49,8 @@ public enum ForwardError: Error, Equatable, CustomStringConvertible {
     case contextExceeded(sequence: Int, length: Int, maxPositions: Int)
     /// A prompt needs at least one token.
     case emptyPrompt
+    /// The KV cache for `positions` would not fit in the machine's memory (`bytes` nil: more than 2^63).
+    case cacheTooLarge(positions: Int, bytes: Int?, physicalMemory: UInt64)
 
     public var description: String {
         switch self {
@@ -57,6 +59,8 @@ public enum ForwardError: Error, Equatable, CustomStringConvertible {
         case let .invalidPage(s, p): return "sequence \(s): KV page \(p) is not in the pool"
         case let .contextExceeded(s, l, m): return "sequence \(s): length \(l) exceeds the model's context of \(m) positions"
         case .emptyPrompt: return "the prompt is empty: give at least one token"
+        case let .cacheTooLarge(n, bytes, memory):
+            return "\(n) positions need \(bytes.map { "\($0 >> 20) MiB" } ?? "more than 2^63 bytes") of KV cache, more than the machine's \(memory >> 20) MiB; ask for fewer steps"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import LoraNumerics
 
 /// Runs one prompt through a model and decodes greedily, one token per forward pass through the KV cache:
@@ -44,6 +45,13 @@ public struct GreedyDecoder {
             throw ForwardError.contextExceeded(sequence: 0, length: overflow ? Int.max : sum, maxPositions: model.config.maxPositions)
         }
         let length = prompt.count + steps
+        // A long-context model allows lengths whose cache the machine cannot hold: an error, not an OOM kill.
+        let pageCount = max(1, (length + pageSize - 1) / pageSize)
+        let bytes = KVPagePool.byteCount(config: model.config, pageSize: pageSize, pageCount: pageCount)
+        let physical = ProcessInfo.processInfo.physicalMemory
+        guard let bytes, UInt64(bytes) < physical else {
+            throw ForwardError.cacheTooLarge(positions: length, bytes: bytes, physicalMemory: physical)
+        }
         let cache = KVPagePool(config: model.config, pageSize: pageSize, tokens: max(length, 1))
         guard let pages = cache.allocate(cache.pagesNeeded(forPositions: max(length, 1))) else {
             throw ForwardError.notEnoughPages(sequence: 0, needed: cache.pagesNeeded(forPositions: length), given: cache.pageCount)

@@ -38,6 +38,18 @@ public final class KVPagePool {
         self.init(config: config, pageSize: pageSize, pageCount: max(1, (tokens + pageSize - 1) / pageSize))
     }
 
+    /// Bytes of storage a pool of `pageCount` pages of `pageSize` positions takes for `config`, or nil when
+    /// the product overflows: callers size the pool from user input, so they check this against memory first.
+    public static func byteCount(config: LlamaConfig, pageSize: Int, pageCount: Int) -> Int? {
+        var bytes = pageCount
+        for factor in [pageSize, config.layerCount, 2, config.kvDim, MemoryLayout<Float>.size] {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: factor)
+            if overflow { return nil }
+            bytes = product
+        }
+        return bytes
+    }
+
     /// Pages not owned by any sequence.
     public var freePageCount: Int { freePages.count }
 

@@ -62,6 +62,14 @@ struct EvalCommand: ParsableCommand {
         } catch {
             throw CLIError("evaluation failed: \(error)")
         }
+        // A broken checkpoint or adapter scale shows up as NaN or infinite logits: say so plainly (JSON cannot
+        // hold them, and sorting NaN would print a wrong top list).
+        if let bad = result.promptLogits.firstIndex(where: { !$0.isFinite }) {
+            throw CLIError("the model produced a non-finite logit (\(result.promptLogits[bad]) for token \(bad)) at the last prompt position: check the checkpoint's weights and the adapter scales")
+        }
+        if let step = result.steps.firstIndex(where: { !$0.logprob.isFinite }) {
+            throw CLIError("the model produced non-finite logits at greedy step \(step): check the checkpoint's weights and the adapter scales")
+        }
         if json {
             struct Output: Encodable {
                 struct Adapter: Encodable { var name: String; var scale: Float; var residentBytes: Int }
@@ -76,6 +84,8 @@ struct EvalCommand: ParsableCommand {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
+            // The only non-finite value left is the margin of a one-token vocabulary (no second best).
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
             let data = try encoder.encode(Output(
                 weightFormats: loaded.weights.linearFormats.map(\.rawValue), weightBytes: loaded.weights.byteCount,
                 adapters: adapters.entries.map { .init(name: $0.adapter.name, scale: $0.scale, residentBytes: $0.adapter.residentBytes) },

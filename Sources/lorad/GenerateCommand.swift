@@ -115,9 +115,18 @@ struct GenerateCommand: ParsableCommand {
         let all = results.withLock { $0 }
         var failures = 0
         for index in lines.indices {
-            let r = all[index] ?? JobResult(error: "line \(lines[index].number): no result")
+            var r = all[index] ?? JobResult(error: "line \(lines[index].number): no result")
             if r.error != nil { failures += 1 }
-            FileHandle.standardOutput.write(try encoder.encode(r) + Data("\n".utf8))
+            let line: Data
+            do {
+                line = try encoder.encode(r)
+            } catch {
+                // Never lose the lines after one that cannot be written.
+                failures += 1
+                r = JobResult(error: "line \(lines[index].number): the result cannot be written as JSON: \(error)")
+                line = (try? encoder.encode(r)) ?? Data("{\"error\":\"unwritable result\"}".utf8)
+            }
+            FileHandle.standardOutput.write(line + Data("\n".utf8))
         }
         if failures > 0 { throw CLIError("\(failures) of \(lines.count) jobs were refused; see their \"error\" lines") }
     }
@@ -132,7 +141,8 @@ struct GenerateCommand: ParsableCommand {
                 throw CLIError("cannot read --jobs \(jobs): \(error.localizedDescription)")
             }
         }
-        return text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        // "\r\n" is one Character in Swift, unequal to "\n": split on both, or a Windows file is one line.
+        return text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }).enumerated()
             .map { (number: $0.offset + 1, text: String($0.element)) }
             .filter { !$0.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
     }
@@ -147,7 +157,8 @@ struct JobResult: Encodable {
     var usage: Usage?
     var epoch: UInt64?
     var adapters: [AdapterDescription]?
-    var logprobs: [Float]?
+    /// null entries where the model's logits were not finite (JSON has no NaN).
+    var logprobs: [Float?]?
     var error: String?
 
     mutating func append(ids: [Int32], text piece: String, logprobs chosen: [Float]?) {
@@ -157,7 +168,7 @@ struct JobResult: Encodable {
         text?.append(piece)
         if let chosen {
             if logprobs == nil { logprobs = [] }
-            logprobs?.append(contentsOf: chosen)
+            logprobs?.append(contentsOf: chosen.map { $0.isFinite ? $0 : nil })
         }
     }
 

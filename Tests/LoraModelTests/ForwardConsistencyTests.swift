@@ -120,6 +120,18 @@ struct ForwardConsistencyTests {
         }
     }
 
+    @Test func greedyDecodingRefusesACacheLargerThanMemory() throws {
+        // A context of 2^50 positions allows a step count whose cache no machine holds: an error before allocating.
+        var config = Self.config
+        config.maxPositions = 1 << 50
+        let model = try LlamaModel(randomWeights: config, seed: 18)
+        #expect { try GreedyDecoder(model: model).run(prompt: [1], steps: 1 << 45) } throws: { error in
+            guard case ForwardError.cacheTooLarge(let positions, let bytes, _) = error else { return false }
+            return positions == (1 << 45) + 1 && bytes != nil && "\(error)".contains("ask for fewer steps")
+        }
+        #expect(try GreedyDecoder(model: model).run(prompt: [1], steps: 2).steps.count == 2)
+    }
+
     @Test func emptyChunksGiveNoLogitRows() throws {
         // An empty chunk asking for its last logits has none; the rows of the other chunks stay theirs.
         let model = try LlamaModel(randomWeights: Self.config, seed: 15)

@@ -71,6 +71,54 @@ struct CLITests {
         #expect(json["loraMode"] as? String == "merged")
     }
 
+    @Test func jobFilesWithWindowsLineEndingsAreSplitIntoLines() throws {
+        let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
+        let jobs = "{\"tokens\": [1, 403], \"maxTokens\": 2}\r\n\r\n{\"tokens\": [1, 407], \"maxTokens\": 3}\r\n"
+        let result = try CLI.run(["generate", "--model", model, "--jobs", "-"], stdin: jobs)
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        let counts = try lines.map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])["tokens"] as? [Int] }
+        #expect(counts.map { $0?.count } == [2, 3])
+        // Errors still name the line an editor shows (the blank CRLF line counts).
+        let bad = try CLI.run(["generate", "--model", model, "--jobs", "-"], stdin: "{\"tokens\": [1]}\r\n\r\nnot json\r\n")
+        #expect(bad.status == 1 && bad.stdout.contains("line 3"), "stdout: \(bad.stdout)")
+    }
+
+    /// stories260K with its final norm's first weight set to NaN: every logit is NaN.
+    static func brokenModel() throws -> URL {
+        let source = CLI.fixtures.appendingPathComponent("models/stories260K")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lorad-nan-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where name != "model.safetensors" {
+            try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: dir.appendingPathComponent(name))
+        }
+        var data = try Data(contentsOf: source.appendingPathComponent("model.safetensors"))
+        let headerLength = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
+        let header = try #require(try JSONSerialization.jsonObject(with: data.subdata(in: 8..<(8 + headerLength))) as? [String: Any])
+        let norm = try #require(header["model.norm.weight"] as? [String: Any])
+        let start = 8 + headerLength + (try #require((norm["data_offsets"] as? [Int])?.first))
+        data.replaceSubrange(start..<(start + 4), with: [0x00, 0x00, 0xC0, 0x7F])  // a quiet NaN, little-endian
+        try data.write(to: dir.appendingPathComponent("model.safetensors"))
+        return dir
+    }
+
+    @Test func nonFiniteLogitsAreReportedNotFatal() throws {
+        let model = try Self.brokenModel()
+        defer { try? FileManager.default.removeItem(at: model) }
+        let eval = try CLI.run(["eval", "--model", model.path, "--tokens", "1,403", "--json"])
+        #expect(eval.status == 1 && eval.stderr.contains("non-finite logit"), "stderr: \(eval.stderr)")
+        // generate writes every line; a logprob that is not a number is null.
+        let jobs = "{\"tokens\": [1, 403], \"maxTokens\": 2, \"logprobs\": true}\n{\"tokens\": [1], \"maxTokens\": 1}\n"
+        let generate = try CLI.run(["generate", "--model", model.path, "--jobs", "-"], stdin: jobs)
+        #expect(generate.status == 0, "stderr: \(generate.stderr)")
+        let lines = generate.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 2)
+        let first = try #require(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        let logprobs = try #require(first["logprobs"] as? [Any])
+        #expect(logprobs.count == 2 && logprobs.allSatisfy { $0 is NSNull }, "\(lines[0])")
+    }
+
     @Test func tokenizeRoundTrips() throws {
         let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
         let encoded = try CLI.run(["tokenize", "--tokenizer", model, "--special"], stdin: "\"Once upon a time\"\n")
