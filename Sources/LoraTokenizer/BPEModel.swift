@@ -18,8 +18,13 @@ struct BPEModel: Sendable {
     private let byteTokenIds: [Int32]
     private let cache = WordCache(capacity: 20_000)
     private static let directLimit = 0x3000
+    /// How far the largest vocab id may lie above the number of tokens (vocab plus added tokens) before the ids
+    /// count as sparse: `tokens` is indexed by id, so one huge id would allocate gigabytes.
+    static let idSlack = 65_536
 
-    init(_ node: JSONNode) throws {
+    /// Reads `model`; `addedTokenCount` (the length of `added_tokens`) widens the id bound, since added tokens
+    /// may take ids in gaps of the vocabulary.
+    init(_ node: JSONNode, addedTokenCount: Int) throws {
         let vocabNode = try node.required("vocab")
         guard case .object(let vocab) = vocabNode.value else {
             throw vocabNode.invalid("vocab", "expected an object of token: id")
@@ -27,6 +32,7 @@ struct BPEModel: Sendable {
         var tokenIds: [ByteKey: Int32] = [:]
         tokenIds.reserveCapacity(vocab.count)
         var maxId = -1
+        var maxToken = ""
         var pairs: [(String, Int32)] = []
         pairs.reserveCapacity(vocab.count)
         for (token, value) in vocab {
@@ -36,7 +42,14 @@ struct BPEModel: Sendable {
                                                   reason: "a token id must be a non-negative integer")
             }
             pairs.append((token, Int32(number)))
-            maxId = max(maxId, number)
+            if number > maxId { (maxId, maxToken) = (number, token) }
+        }
+        let idLimit = vocab.count + max(0, addedTokenCount) + Self.idSlack
+        guard maxId < idLimit else {
+            throw TokenizerError.invalidValue(
+                file: node.file, component: vocabNode.path, key: maxToken,
+                reason: "id \(maxId) is far above the \(vocab.count) vocab and \(addedTokenCount) added tokens; "
+                    + "token ids must be dense (below \(idLimit) here)")
         }
         var tokens = [[UInt8]?](repeating: nil, count: maxId + 1)
         var direct = [Int32](repeating: -1, count: Self.directLimit)

@@ -46,7 +46,8 @@ public final class Tokenizer: Sendable {
         let modelNode = try root.required("model")
         let modelType = try modelNode.optionalString("type") ?? "BPE"
         guard modelType == "BPE" else { throw modelNode.unknown(modelType) }
-        let bpe = try BPEModel(modelNode)
+        let addedNodes = try root.optional("added_tokens")?.array() ?? []
+        let bpe = try BPEModel(modelNode, addedTokenCount: addedNodes.count)
         model = bpe
         normalizer = try root.optional("normalizer").map(Normalizer.parse)
         preTokenizer = try root.optional("pre_tokenizer").map(PreTokenizer.parse)
@@ -54,7 +55,7 @@ public final class Tokenizer: Sendable {
         var postProcessor = try root.optional("post_processor").map(PostProcessor.parse)
 
         var added: [AddedToken] = []
-        for node in try root.optional("added_tokens")?.array() ?? [] {
+        for node in addedNodes {
             added.append(AddedToken(
                 id: try node.required("id").tokenIdValue(), content: try node.string("content"),
                 special: try node.bool("special", default: false), singleWord: try node.bool("single_word", default: false),

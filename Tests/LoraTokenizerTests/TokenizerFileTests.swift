@@ -129,6 +129,16 @@ struct TokenizerFileTests {
         #expect(error.description.contains("token id"), "got \(error)")
     }
 
+    @Test("a vocab id far above the number of tokens is an error, not a 16 GiB table; a modest gap still loads")
+    func sparseVocabId() throws {
+        let sparse = Self.vocab.replacingOccurrences(of: #""x":15"#, with: #""x":2147483646"#)
+        let error = try #require(Self.error(Self.json(vocab: sparse)))
+        guard case .invalidValue(_, "root.model.vocab", "x", let reason) = error else { Issue.record("got \(error)"); return }
+        #expect(reason.contains("2147483646") && reason.contains("dense"), "got \(error)")
+        let gapped = try Self.load(Self.json(vocab: Self.vocab.replacingOccurrences(of: #""x":15"#, with: #""x":1000"#)))
+        #expect(gapped.encode("x") == [1000] && gapped.vocabSize == 1001)
+    }
+
     @Test("an unreadable file")
     func unreadable() {
         #expect(throws: TokenizerError.self) { try Tokenizer(contentsOf: URL(fileURLWithPath: "/nonexistent/tokenizer.json")) }
