@@ -25,14 +25,9 @@ struct TokenizerConfiguration {
         let generationConfig = directory.appendingPathComponent("generation_config.json")
         if FileManager.default.fileExists(atPath: generationConfig.path) {
             let root = try JSONNode.parse(try readFile(generationConfig), file: generationConfig.path)
-            if let bos = try root.optional("bos_token_id") { config.generationBosId = try bos.tokenIdValue() }
-            if let eos = try root.optional("eos_token_id") {
-                if eos.isArray {
-                    config.generationEosIds = try eos.array().map { try $0.tokenIdValue() }
-                } else {
-                    config.generationEosIds = [try eos.tokenIdValue()]
-                }
-            }
+            // transformers allows a list for either key; as in LoraModel's GenerationConfig, BOS is its first id.
+            if let bos = try root.optional("bos_token_id") { config.generationBosId = try tokenIds(bos).first }
+            if let eos = try root.optional("eos_token_id") { config.generationEosIds = try tokenIds(eos) }
         }
         return config
     }
@@ -51,6 +46,11 @@ struct TokenizerConfiguration {
         } catch {
             throw TokenizerError.unreadableFile(file: url.path, reason: error.localizedDescription)
         }
+    }
+
+    /// A token id or a list of them.
+    private static func tokenIds(_ node: JSONNode) throws -> [Int32] {
+        node.isArray ? try node.array().map { try $0.tokenIdValue() } : [try node.tokenIdValue()]
     }
 
     /// A token given either as a string or as an `AddedToken` object with `content`.

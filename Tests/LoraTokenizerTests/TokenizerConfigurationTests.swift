@@ -37,6 +37,26 @@ struct TokenizerConfigurationTests {
         #expect(tokenizer.eosTokenIds == [2, 1])
     }
 
+    @Test("generation_config.json may give bos_token_id as a list: its first id is the BOS, as LoraModel reads it")
+    func bosTokenIdList() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lorad-tokcfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.copyItem(
+            at: Fixtures.tokenizerDirectory("tok512").appendingPathComponent("tokenizer.json"),
+            to: directory.appendingPathComponent("tokenizer.json"))
+        let generationConfig = directory.appendingPathComponent("generation_config.json")
+        // 2, not the template's 1, so the list is what decides.
+        try Data(#"{"bos_token_id":[2,1],"eos_token_id":[2,1]}"#.utf8).write(to: generationConfig)
+        let listed = try Tokenizer(directory: directory)
+        #expect(listed.bosTokenId == 2 && listed.eosTokenIds == [2, 1])
+        try Data(#"{"bos_token_id":[],"eos_token_id":2}"#.utf8).write(to: generationConfig)
+        let empty = try Tokenizer(directory: directory)
+        #expect(empty.bosTokenId == 1 && empty.eosTokenIds == [2])
+        try Data(#"{"bos_token_id":["<s>"]}"#.utf8).write(to: generationConfig)
+        #expect(throws: TokenizerError.self) { try Tokenizer(directory: directory) }
+    }
+
     @Test("a config naming a token that does not exist is an error")
     func unknownConfigToken() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lorad-tokcfg-\(UUID().uuidString)")
