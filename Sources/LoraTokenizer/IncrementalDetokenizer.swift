@@ -26,16 +26,46 @@ public struct IncrementalDetokenizer: Sendable {
     /// Adds one token; returns the text that is now final (often empty while a character is incomplete).
     public mutating func append(_ id: Int32) -> String {
         pending.append(id)
-        if holdsByteRuns, let token = tokenizer.tokenBytes(id), TokenDecoder.isByteToken(token) { return "" }
+        if holdsByteRuns && isByteToken(id) { return "" }
         let text = Array(tokenizer.decode(context + pending, skipSpecialTokens: skipSpecialTokens).utf8)
-        guard text.count > contextText.count, text.starts(with: contextText), !Self.endsWithReplacement(text) else {
-            return ""
-        }
+        guard text.count > contextText.count, text.starts(with: contextText) else { return "" }
+        if Self.endsWithReplacement(text) { return releaseBeforeTail(of: text) }
+        return commit(pending.count, text: text)
+    }
+
+    /// Returns `text` (the decode of `context + pending.prefix(count)`) past `contextText`, and makes those
+    /// tokens the new context.
+    private mutating func commit(_ count: Int, text: [UInt8]) -> String {
         let piece = String(decoding: text[contextText.count...], as: UTF8.self)
-        context = pending
+        context = Array(pending.prefix(count))
         contextText = Array(tokenizer.decode(context, skipSpecialTokens: skipSpecialTokens).utf8)
-        pending.removeAll(keepingCapacity: true)
+        pending.removeFirst(count)
         return piece
+    }
+
+    /// For `text` ending in U+FFFD: returns what comes before the last 3 tokens when that is final. The U+FFFD is
+    /// either an unfinished character or a real U+FFFD token (Llama 3 and GPT-2 have one), which look the same;
+    /// holding until the text stops ending in U+FFFD would hold a run of real ones (and stop strings) for good.
+    /// An unfinished character's bytes (at most 3) lie in the last 3 tokens the decoder sees, as each carries at
+    /// least one byte, and with 3 bytes after it every earlier character is settled.
+    private mutating func releaseBeforeTail(of text: [UInt8]) -> String {
+        var kept = 0
+        var split = pending.count
+        while split > 0 && kept < 3 {
+            split -= 1
+            if tokenizer.decodeKeeps(pending[split], skipSpecialTokens: skipSpecialTokens) { kept += 1 }
+        }
+        guard kept == 3 else { return "" }
+        // Never inside a byte-fallback run: the decoder judges a run as a whole, and the context would cut it.
+        while split > 0 && holdsByteRuns && isByteToken(pending[split - 1]) && isByteToken(pending[split]) { split -= 1 }
+        guard split > 0 else { return "" }
+        let head = Array(tokenizer.decode(context + pending.prefix(split), skipSpecialTokens: skipSpecialTokens).utf8)
+        guard head.count > contextText.count, head.starts(with: contextText), text.starts(with: head) else { return "" }
+        return commit(split, text: head)
+    }
+
+    private func isByteToken(_ id: Int32) -> Bool {
+        tokenizer.tokenBytes(id).map(TokenDecoder.isByteToken) ?? false
     }
 
     /// Ends the stream: returns whatever is still held (with U+FFFD for incomplete characters, as `decode` does).

@@ -171,6 +171,13 @@ public final class Tokenizer: Sendable {
     /// Whether `id` is a special added token.
     public func isSpecial(_ id: Int32) -> Bool { specialIds.contains(id) }
 
+    /// Whether `decode` passes `id` to the decoder as a non-empty token string (it drops unknown ids, and special
+    /// tokens when skipping them).
+    func decodeKeeps(_ id: Int32, skipSpecialTokens: Bool) -> Bool {
+        guard let token = tokenBytes(id), !token.isEmpty else { return false }
+        return !(skipSpecialTokens && specialTokenStrings.contains(ByteKey(token)))
+    }
+
     func tokenBytes(_ id: Int32) -> [UInt8]? {
         if let added = addedTokenStrings[id] { return added }
         guard id >= 0, Int(id) < model.tokens.count else { return nil }

@@ -58,6 +58,48 @@ struct IncrementalDetokenizerTests {
         #expect(pieces.filter { !$0.isEmpty } == ["😀", "🚀"])
     }
 
+    /// The vocabulary's token that decodes to exactly U+FFFD (Llama 3 5809, GPT-2 4210, Llama 2 30140).
+    static func replacementToken(_ tokenizer: Tokenizer) throws -> Int32 {
+        let id = try #require(tokenizer.tokenId(for: "\u{FFFD}") ?? tokenizer.tokenId(for: "\u{EF}\u{BF}\u{BD}"))
+        #expect(tokenizer.decode([id]) == "\u{FFFD}")
+        return id
+    }
+
+    @Test("real U+FFFD tokens stream within 4 tokens and join to the full decode",
+          arguments: ["llama3.2", "gpt2", "smollm-360m-instruct", "llama2-hf"])
+    func replacementTokens(name: String) throws {
+        let tokenizer = try Fixtures.tokenizer(name)
+        let r = try Self.replacementToken(tokenizer)
+        let run = tokenizer.encode("a", addSpecialTokens: false) + Array(repeating: r, count: 9)
+        var detokenizer = IncrementalDetokenizer(tokenizer: tokenizer)
+        var emitted = ""
+        for m in 1...run.count {
+            emitted += detokenizer.append(run[m - 1])
+            // Each token's text is out once 3 more have come.
+            #expect(emitted.utf8.count >= tokenizer.decode(Array(run.prefix(max(0, m - 3)))).utf8.count, "\(name) after \(m)")
+            #expect(tokenizer.decode(Array(run.prefix(m))).hasPrefix(emitted), "\(name) after \(m)")
+        }
+        #expect(emitted + detokenizer.finish() == tokenizer.decode(run))
+
+        // Mixed with split characters (byte-level pieces or byte-fallback runs), invalid runs and special tokens.
+        let bytes = ["<0xFF>", "<0x41>", "<0x42>", "<0xE2>", "<0x82>"].compactMap { tokenizer.tokenId(for: $0) }
+        let special = tokenizer.addedTokens.first { $0.special }.map(\.id) ?? r
+        let mixes: [[Int32]] = [
+            [r, r, r] + tokenizer.encode("😀🚀 x👍🏽", addSpecialTokens: false) + [r, r, r, r, r],
+            tokenizer.encode("b😀", addSpecialTokens: false) + [r, special, r, special, special, r, r] + tokenizer.encode("€"),
+            bytes + [r, r, r, r, r, r] + bytes.reversed() + [r, r, r, r],
+            Array(tokenizer.encode("€😀", addSpecialTokens: false).dropLast()) + [r, r, r, r, r],
+        ]
+        for ids in mixes {
+            for skip in [false, true] {
+                let pieces = Self.stream(tokenizer, ids, skipSpecialTokens: skip)
+                let whole = tokenizer.decode(ids, skipSpecialTokens: skip)
+                #expect(pieces.joined() == whole, "\(name) skip=\(skip): \(ids)")
+                #expect(pieces.map(Self.replacementCount).reduce(0, +) == Self.replacementCount(whole), "\(name): \(ids)")
+            }
+        }
+    }
+
     @Test("an incomplete character at the end is flushed by finish as decode renders it")
     func incompleteAtEnd() throws {
         let tokenizer = try Fixtures.tokenizer("llama3.2")
