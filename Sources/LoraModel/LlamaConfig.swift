@@ -214,13 +214,14 @@ extension LlamaConfig {
         case "default":
             scaling = .none
         case "linear":
-            guard let factor = rope?.factor, factor > 0 else {
+            guard let factor = rope?.factor, factor > 0, Float(factor).isFinite else {
                 throw ModelLoadError.unsupportedConfig(key: "\(ropeKey).factor", value: "\(rope?.factor.map { "\($0)" } ?? "missing")", reason: "linear RoPE scaling needs a positive factor")
             }
             scaling = .linear(factor: Float(factor))
         case "llama3":
             guard let factor = rope?.factor, let low = rope?.lowFreqFactor, let high = rope?.highFreqFactor,
-                  let original = rope?.originalMaxPositionEmbeddings, factor > 0, low > 0, high > low, original > 0 else {
+                  let original = rope?.originalMaxPositionEmbeddings, factor > 0, low > 0, high > low, original > 0,
+                  [factor, low, high].allSatisfy({ Float($0).isFinite }) else {
                 throw ModelLoadError.unsupportedConfig(
                     key: ropeKey, value: "rope_type llama3",
                     reason: "needs positive factor, low_freq_factor < high_freq_factor and original_max_position_embeddings")

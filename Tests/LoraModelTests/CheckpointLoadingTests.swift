@@ -103,6 +103,9 @@ struct CheckpointLoadingTests {
         ("sliding_window", "4096", "sliding_window"),
         ("hidden_act", #""gelu""#, "hidden_act"),
         ("rope_scaling", #"{"rope_type": "yarn", "factor": 4.0}"#, "rope_scaling.rope_type"),
+        // Factors beyond Float's range would silently become infinite.
+        ("rope_scaling", #"{"rope_type": "linear", "factor": 1e300}"#, "rope_scaling.factor"),
+        ("rope_scaling", #"{"rope_type": "llama3", "factor": 1e300, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 64}"#, "rope_scaling"),
     ])
     func unsupportedFeaturesNameTheKey(key: String, valueJSON: String, namedKey: String) throws {
         let value = try JSONSerialization.jsonObject(with: Data(valueJSON.utf8), options: [.fragmentsAllowed])
