@@ -28,7 +28,11 @@ struct ForwardBenchmark: ParsableCommand {
     @Option(help: "Comma-separated decode batch sizes.")
     var batches = IntegerList([1, 4, 16])
 
+    @Option(help: "Decode measurements per batch size, each between its own bandwidth probes; with more than one, a summary gives the median and range (a shared host drifts by ±20% within minutes).")
+    var rounds = 1
+
     func validate() throws {
+        try requireAtLeast(1, rounds, option: "--rounds")
         try requireAtLeast(1, prompt, option: "--prompt")
         try requireAtLeast(1, context, option: "--context")
         try requireAtLeast(1, steps, option: "--steps")
@@ -68,39 +72,61 @@ struct ForwardBenchmark: ParsableCommand {
                      prompt, Double(prompt) / bestPrefill, prefillFLOPs / bestPrefill / 1e9, 100 * prefillRatio))
 
         for batch in batchSizes {
-            var pages: [[Int32]] = []
-            for _ in 0..<batch { pages.append(try allocate(cache, context + steps + 1)) }
-            // Fill each sequence's context (untimed).
-            let contextTokens = Array(promptTokens.prefix(context)) + Array(repeating: 5, count: max(0, context - prompt))
-            for s in 0..<batch {
-                _ = try model.forward([SequenceChunk(tokens: contextTokens, pages: pages[s], cachedLength: 0, logits: .last)], cache: cache, scratch: scratch)
+            var measured: [DecodeRound] = []
+            for _ in 0..<self.rounds {
+                let round = try decodeRound(model, batch: batch, cache: cache, scratch: scratch, promptTokens: promptTokens)
+                measured.append(round)
+                let boundSeconds = Double(weightBytes) / (ceilings.readBandwidthGBps * 1e9)
+                let aroundBound = Double(weightBytes) / (round.aroundGBps * 1e9)
+                let stepFLOPs = Self.decodeFLOPs(config, batch: batch, context: context + steps / 2)
+                print(String(format: "decode batch %2d (context %d): %.1f tokens/s, median step %.2f ms; bandwidth bound %.2f ms/step → %.0f%% of bound%@ (%.0f%% of %.2f ms at the %.1f GB/s measured around these steps); %.0f%% of sgemm peak",
+                             batch, context, round.tokensPerSecond, round.medianStep * 1e3, boundSeconds * 1e3, 100 * boundSeconds / round.medianStep,
+                             batch == 1 ? " (target ≥ 90%)" : "", 100 * aroundBound / round.medianStep, aroundBound * 1e3, round.aroundGBps,
+                             100 * stepFLOPs / round.medianStep / 1e9 / ceilings.sgemmGFLOPS))
             }
-            var cached = context
-            // The bandwidth drifts by ±20% within minutes on a shared host: probe it right before and after the
-            // timed steps too, and compare the steps with the mean of those two as well as with the start's.
-            let before = MachineCeilings.readBandwidth(bytes: 1 << 29)
-            // One warm-up step, then `steps` timed steps.
-            var times: [Double] = []
-            for step in 0...steps {
-                let chunks = (0..<batch).map { SequenceChunk(tokens: [Int32((step * 13 + $0) % config.vocabSize)], pages: pages[$0], cachedLength: cached) }
-                let t = Clock.now()
-                _ = try model.forward(chunks, cache: cache, scratch: scratch)
-                if step > 0 { times.append(Clock.seconds(since: t)) }
-                cached += 1
-            }
-            let after = MachineCeilings.readBandwidth(bytes: 1 << 29)
-            for p in pages { cache.release(p) }
-            let total = times.reduce(0, +)
-            let median = times.sorted()[times.count / 2]
-            let boundSeconds = Double(weightBytes) / (ceilings.readBandwidthGBps * 1e9)
-            let around = (before + after) / 2
-            let aroundBound = Double(weightBytes) / (around * 1e9)
-            let stepFLOPs = Self.decodeFLOPs(config, batch: batch, context: context + steps / 2)
-            print(String(format: "decode batch %2d (context %d): %.1f tokens/s, median step %.2f ms; bandwidth bound %.2f ms/step → %.0f%% of bound%@ (%.0f%% of %.2f ms at the %.1f GB/s measured around these steps); %.0f%% of sgemm peak",
-                         batch, context, Double(batch * steps) / total, median * 1e3, boundSeconds * 1e3, 100 * boundSeconds / median,
-                         batch == 1 ? " (target ≥ 90%)" : "", 100 * aroundBound / median, aroundBound * 1e3, around,
-                         100 * stepFLOPs / median / 1e9 / ceilings.sgemmGFLOPS))
+            guard measured.count > 1 else { continue }
+            // Each round against the bandwidth probed around it: the same-run ceiling closest in time.
+            let ratios = measured.map { 100 * Double(weightBytes) / ($0.aroundGBps * 1e9) / $0.medianStep }.sorted()
+            let rates = measured.map(\.tokensPerSecond).sorted()
+            print(String(format: "decode batch %2d over %d rounds: median %.0f%% of the bound measured around each round (%.0f–%.0f%%), median %.1f tokens/s (%.1f–%.1f)",
+                         batch, measured.count, ratios[ratios.count / 2], ratios[0], ratios[ratios.count - 1],
+                         rates[rates.count / 2], rates[0], rates[rates.count - 1]))
         }
+    }
+
+    /// One decode measurement: median step, tokens/s, and the mean of the bandwidth probes before and after.
+    struct DecodeRound {
+        var medianStep: Double
+        var tokensPerSecond: Double
+        var aroundGBps: Double
+    }
+
+    /// Fills `batch` sequences with `context` positions (untimed), then times one warm-up and `steps` decode steps
+    /// between two bandwidth probes.
+    private func decodeRound(_ model: LlamaModel, batch: Int, cache: KVPagePool, scratch: ForwardScratch, promptTokens: [Int32]) throws -> DecodeRound {
+        let config = model.config
+        var pages: [[Int32]] = []
+        for _ in 0..<batch { pages.append(try allocate(cache, context + steps + 1)) }
+        defer { for p in pages { cache.release(p) } }
+        let contextTokens = Array(promptTokens.prefix(context)) + Array(repeating: 5, count: max(0, context - prompt))
+        for s in 0..<batch {
+            _ = try model.forward([SequenceChunk(tokens: contextTokens, pages: pages[s], cachedLength: 0, logits: .last)], cache: cache, scratch: scratch)
+        }
+        var cached = context
+        // The bandwidth drifts by ±20% within minutes on a shared host: probe it right before and after the
+        // timed steps too, and compare the steps with the mean of those two as well as with the start's.
+        let before = MachineCeilings.readBandwidth(bytes: 1 << 29)
+        var times: [Double] = []
+        for step in 0...steps {
+            let chunks = (0..<batch).map { SequenceChunk(tokens: [Int32((step * 13 + $0) % config.vocabSize)], pages: pages[$0], cachedLength: cached) }
+            let t = Clock.now()
+            _ = try model.forward(chunks, cache: cache, scratch: scratch)
+            if step > 0 { times.append(Clock.seconds(since: t)) }
+            cached += 1
+        }
+        let after = MachineCeilings.readBandwidth(bytes: 1 << 29)
+        return DecodeRound(medianStep: times.sorted()[times.count / 2], tokensPerSecond: Double(batch * steps) / times.reduce(0, +),
+                           aroundGBps: (before + after) / 2)
     }
 
     private func allocate(_ cache: KVPagePool, _ positions: Int) throws -> [Int32] {
