@@ -77,8 +77,9 @@ extension LlamaModel {
                 }
             }
         }
-        // Joining is ~1/S of the segments' arithmetic: in parallel only when there is a lot of it.
-        let grain = max(1, plan.direct.count * (1 << 15) / max(plan.combineFloats, 1))
+        // Joining is ~1/S of the segments' arithmetic (~20 µs a layer at batch 16, context 128): in parallel
+        // when each core gets a few thousand floats of it.
+        let grain = max(1, plan.direct.count * 4096 / max(plan.combineFloats, 1))
         let out = UncheckedSendableBox(scratch.attention.pointer)
         ParallelFor.ranges(count: plan.direct.count, grain: grain) { chunks in
             let (_, partials) = buffers.value

@@ -7,8 +7,20 @@ public enum Activation {
     public static func siluGate(
         gateUp: UnsafePointer<Float>, ld: Int, out: UnsafeMutablePointer<Float>, ldo: Int, rows: Int, dim: Int
     ) {
+        // Rows split over the cores once there are a few: 16 decode rows of SmolLM2's 1536 took ~40 µs a layer
+        // on one core, ~1.3 ms of a batch-16 step.
+        let buffers = UncheckedSendableBox((gateUp, out))
+        ParallelFor.ranges(count: rows, grain: max(1, 8192 / max(dim, 1))) { range in
+            let (gateUp, out) = buffers.value
+            siluGateRows(range, gateUp: gateUp, ld: ld, out: out, ldo: ldo, dim: dim)
+        }
+    }
+
+    private static func siluGateRows(
+        _ rows: Range<Int>, gateUp: UnsafePointer<Float>, ld: Int, out: UnsafeMutablePointer<Float>, ldo: Int, dim: Int
+    ) {
         let one = SIMD8<Float>(repeating: 1)
-        for r in 0..<rows {
+        for r in rows {
             let g = UnsafeRawPointer(gateUp + r * ld)
             let u = UnsafeRawPointer(gateUp + r * ld + dim)
             let o = UnsafeMutableRawPointer(out + r * ldo)
