@@ -119,10 +119,20 @@ extension LlamaModel {
             while position < end {
                 let page = chunk.pages[position / p]
                 let count = min(p - position % p, end - position)
-                for h in 0..<heads {
-                    let k = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: h / groupSize) + (position % p) * dh)
-                    DecodeAttention.score(query: qkv + r * qkvWidth + h * dh, keys: k, count: count, dim: dh, scale: scale,
-                                          into: rowScores + h * total + position)
+                // Each kv head's keys once for its query heads, three at a time.
+                for g in 0..<c.kvHeadCount {
+                    let k = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: g) + (position % p) * dh)
+                    var h = g * groupSize
+                    while h + 3 <= (g + 1) * groupSize {
+                        DecodeAttention.scoreThreeHeads(queries: qkv + r * qkvWidth + h * dh, keys: k, count: count, dim: dh, scale: scale,
+                                                        into: rowScores + h * total + position, scoreStride: total)
+                        h += 3
+                    }
+                    while h < (g + 1) * groupSize {
+                        DecodeAttention.score(query: qkv + r * qkvWidth + h * dh, keys: k, count: count, dim: dh, scale: scale,
+                                              into: rowScores + h * total + position)
+                        h += 1
+                    }
                 }
                 position += count
             }

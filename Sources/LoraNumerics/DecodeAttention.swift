@@ -50,6 +50,57 @@ public enum DecodeAttention {
         }
     }
 
+    /// `score` for three query heads that share one kv head (grouped-query attention): head `h`'s query at
+    /// `queries + h·dim`, its scores at `scores + h·scoreStride`. Each key is loaded once for the three heads, and
+    /// each score is formed exactly as `score` forms it (the same chain over the dimensions, the same sum), so
+    /// the results are equal bit for bit.
+    public static func scoreThreeHeads(
+        queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, count: Int, dim: Int, scale: Float,
+        into scores: UnsafeMutablePointer<Float>, scoreStride: Int
+    ) {
+        guard dim % 8 == 0 else {
+            for h in 0..<3 {
+                score(query: queries + h * dim, keys: keys, count: count, dim: dim, scale: scale, into: scores + h * scoreStride)
+            }
+            return
+        }
+        let q0 = UnsafeRawPointer(queries), q1 = UnsafeRawPointer(queries + dim), q2 = UnsafeRawPointer(queries + 2 * dim)
+        let s0 = scores, s1 = scores + scoreStride, s2 = scores + 2 * scoreStride
+        let rowBytes = dim * 4
+        var i = 0
+        while i + 4 <= count {
+            let k = UnsafeRawPointer(keys + i * dim)
+            var a00 = SIMD8<Float>(), a01 = SIMD8<Float>(), a02 = SIMD8<Float>(), a03 = SIMD8<Float>()
+            var a10 = SIMD8<Float>(), a11 = SIMD8<Float>(), a12 = SIMD8<Float>(), a13 = SIMD8<Float>()
+            var a20 = SIMD8<Float>(), a21 = SIMD8<Float>(), a22 = SIMD8<Float>(), a23 = SIMD8<Float>()
+            var offset = 0
+            while offset < rowBytes {
+                let u0 = q0.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                let u1 = q1.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                let u2 = q2.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                var kv = k.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                a00 = a00.addingProduct(u0, kv); a10 = a10.addingProduct(u1, kv); a20 = a20.addingProduct(u2, kv)
+                kv = k.loadUnaligned(fromByteOffset: rowBytes + offset, as: SIMD8<Float>.self)
+                a01 = a01.addingProduct(u0, kv); a11 = a11.addingProduct(u1, kv); a21 = a21.addingProduct(u2, kv)
+                kv = k.loadUnaligned(fromByteOffset: 2 * rowBytes + offset, as: SIMD8<Float>.self)
+                a02 = a02.addingProduct(u0, kv); a12 = a12.addingProduct(u1, kv); a22 = a22.addingProduct(u2, kv)
+                kv = k.loadUnaligned(fromByteOffset: 3 * rowBytes + offset, as: SIMD8<Float>.self)
+                a03 = a03.addingProduct(u0, kv); a13 = a13.addingProduct(u1, kv); a23 = a23.addingProduct(u2, kv)
+                offset += 32
+            }
+            s0[i] = scale * a00.sum(); s0[i + 1] = scale * a01.sum(); s0[i + 2] = scale * a02.sum(); s0[i + 3] = scale * a03.sum()
+            s1[i] = scale * a10.sum(); s1[i + 1] = scale * a11.sum(); s1[i + 2] = scale * a12.sum(); s1[i + 3] = scale * a13.sum()
+            s2[i] = scale * a20.sum(); s2[i + 1] = scale * a21.sum(); s2[i + 2] = scale * a22.sum(); s2[i + 3] = scale * a23.sum()
+            i += 4
+        }
+        if i < count {
+            for h in 0..<3 {
+                score(query: queries + h * dim, keys: keys + i * dim, count: count - i, dim: dim, scale: scale,
+                      into: scores + h * scoreStride + i)
+            }
+        }
+    }
+
     /// `output += Σ_i weights[i] · values[i]` over `count` value rows.
     public static func accumulate(
         weights: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int, dim: Int,

@@ -46,6 +46,22 @@ struct ForwardConsistencyTests {
         #expect(worst < 1e-4, "largest difference to the naive reference: \(worst)")
     }
 
+    /// Decode attention scores a kv head's query heads three at a time, then one by one: groups of 3, 4 (3 + 1)
+    /// and 1, decoded token by token across a segment boundary, against the naive reference.
+    @Test(arguments: [(6, 2), (8, 2), (3, 3)])
+    func groupedQueryDecodingMatchesNaiveReference(heads: Int, kvHeads: Int) throws {
+        let config = LlamaConfig(
+            hiddenSize: 8 * heads, intermediateSize: 40, layerCount: 2, headCount: heads, kvHeadCount: kvHeads, headDim: 8,
+            vocabSize: 50, maxPositions: 128, tieWordEmbeddings: false, ropeTheta: 10_000)
+        let model = try LlamaModel(randomWeights: config, seed: 19)
+        let tokens = Self.tokens(40, seed: 9)
+        let decoded = try Self.run(model, tokens, chunks: [3] + Array(repeating: 1, count: 37))
+        let naive = NaiveLlama(model: model).logits(tokens)
+        var worst = 0.0
+        for (f, n) in zip(decoded, naive) { for (a, b) in zip(f, n) { worst = max(worst, abs(Double(a) - b)) } }
+        #expect(worst < 1e-4, "largest difference to the naive reference: \(worst)")
+    }
+
     @Test func incrementalDecodingEqualsRecomputation() throws {
         let model = try LlamaModel(randomWeights: Self.config, seed: 12)
         let tokens = Self.tokens(20, seed: 2)

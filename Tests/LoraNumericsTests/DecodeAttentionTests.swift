@@ -16,6 +16,22 @@ struct DecodeAttentionTests {
         }
     }
 
+    /// The three-head kernel forms each score exactly as `score` does, for full blocks of four keys, tails, and a
+    /// head size that is not a multiple of 8.
+    @Test(arguments: [(64, 16), (64, 7), (72, 9), (8, 3), (12, 6), (64, 1)])
+    func threeHeadScoresEqualOneHeadScores(dim: Int, count: Int) {
+        let queries = KernelTests.random(3 * dim, seed: 31), keys = KernelTests.random(dim * count, seed: 32)
+        let stride = count + 5
+        var fused = [Float](repeating: .nan, count: 3 * stride)
+        DecodeAttention.scoreThreeHeads(queries: queries, keys: keys, count: count, dim: dim, scale: 0.125, into: &fused, scoreStride: stride)
+        for h in 0..<3 {
+            var alone = [Float](repeating: .nan, count: count)
+            DecodeAttention.score(query: Array(queries[(h * dim)...]), keys: keys, count: count, dim: dim, scale: 0.125, into: &alone)
+            #expect(Array(fused[(h * stride)..<(h * stride + count)]) == alone, "head \(h), dim \(dim), count \(count)")
+            #expect(fused[(h * stride + count)..<((h + 1) * stride)].allSatisfy { $0.isNaN }, "nothing past the scores is written")
+        }
+    }
+
     @Test(arguments: [(8, 1), (12, 5), (64, 16), (64, 7), (72, 9), (136, 13)])
     func accumulateAddsWeightedValues(dim: Int, count: Int) {
         let weights = KernelTests.random(count, seed: 13), values = KernelTests.random(dim * count, seed: 14)
