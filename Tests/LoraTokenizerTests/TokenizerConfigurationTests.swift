@@ -18,14 +18,20 @@ struct TokenizerConfigurationTests {
         #expect(bare.bosTokenId == 1 && bare.eosTokenIds.isEmpty && bare.addsBOS)
     }
 
-    @Test("add_bos_token / add_eos_token rebuild a Llama tokenizer's template; generation_config adds stop tokens")
-    func overrides() throws {
+    /// A fresh directory holding tok512's tokenizer.json, for tests that add config files beside it.
+    static func copyOfTok512() throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lorad-tokcfg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
         try FileManager.default.copyItem(
             at: Fixtures.tokenizerDirectory("tok512").appendingPathComponent("tokenizer.json"),
             to: directory.appendingPathComponent("tokenizer.json"))
+        return directory
+    }
+
+    @Test("add_bos_token / add_eos_token rebuild a Llama tokenizer's template; generation_config adds stop tokens")
+    func overrides() throws {
+        let directory = try Self.copyOfTok512()
+        defer { try? FileManager.default.removeItem(at: directory) }
         try Data(#"{"tokenizer_class":"LlamaTokenizer","add_bos_token":false,"add_eos_token":true,"bos_token":"<s>","eos_token":{"content":"</s>"}}"#.utf8)
             .write(to: directory.appendingPathComponent("tokenizer_config.json"))
         try Data(#"{"bos_token_id":1,"eos_token_id":[2,1]}"#.utf8).write(to: directory.appendingPathComponent("generation_config.json"))
@@ -39,12 +45,8 @@ struct TokenizerConfigurationTests {
 
     @Test("generation_config.json may give bos_token_id as a list: its first id is the BOS, as LoraModel reads it")
     func bosTokenIdList() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lorad-tokcfg-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Self.copyOfTok512()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try FileManager.default.copyItem(
-            at: Fixtures.tokenizerDirectory("tok512").appendingPathComponent("tokenizer.json"),
-            to: directory.appendingPathComponent("tokenizer.json"))
         let generationConfig = directory.appendingPathComponent("generation_config.json")
         // 2, not the template's 1, so the list is what decides.
         try Data(#"{"bos_token_id":[2,1],"eos_token_id":[2,1]}"#.utf8).write(to: generationConfig)
@@ -59,12 +61,8 @@ struct TokenizerConfigurationTests {
 
     @Test("a config naming a token that does not exist is an error")
     func unknownConfigToken() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lorad-tokcfg-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try Self.copyOfTok512()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try FileManager.default.copyItem(
-            at: Fixtures.tokenizerDirectory("tok512").appendingPathComponent("tokenizer.json"),
-            to: directory.appendingPathComponent("tokenizer.json"))
         try Data(#"{"eos_token":"<|nope|>"}"#.utf8).write(to: directory.appendingPathComponent("tokenizer_config.json"))
         #expect(throws: TokenizerError.tokenNotInVocab(file: directory.appendingPathComponent("tokenizer_config.json").path,
                                                        component: "eos_token", token: "<|nope|>")) {
