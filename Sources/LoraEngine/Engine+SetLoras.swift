@@ -44,8 +44,8 @@ extension Engine {
 
     /// `setLoras` that returns at once: the barrier is installed before it returns (jobs submitted after
     /// this call are held) unless an earlier call is still building its set, in which case it is installed
-    /// right after that one's; `completion` runs with the outcome (on the engine thread, or on the calling
-    /// thread when the engine has shut down).
+    /// right after that one's; `completion` runs with the outcome (on the engine thread; after shutdown, on the
+    /// thread that installs the call: this one, or an earlier call's when it finishes building).
     public func setLoras(
         prebuilt set: AdapterSet, timeout: Duration?, onTimeout: OnTimeout,
         completion: @escaping @Sendable (Result<SetLorasResult, any Error>) -> Void
