@@ -23,14 +23,12 @@ public struct Sampler: Sendable {
         if parameters.repetitionPenalty != 1 { seen.insert(token) }
     }
 
-    /// The next token. `logits` is modified in place (penalties, non-finite values made usable).
+    /// The next token. `logits` is modified in place (penalties; when sampling, non-finite values made usable).
     public mutating func choose(_ logits: UnsafeMutableBufferPointer<Float>) -> Int32 {
         applyPenalties(logits)
         let p = parameters
-        if p.isGreedy {
-            _ = Self.sanitize(logits)
-            return Int32(Self.argmax(UnsafeBufferPointer(logits)))
-        }
+        // argmax already ranks NaN below every number, as `sanitize` would: no extra pass over the vocabulary.
+        if p.isGreedy { return Int32(Self.argmax(UnsafeBufferPointer(logits))) }
         let u = random.nextUnitFloat()
         return Int32(Self.sample(logits, temperature: p.temperature, topK: p.topK, topP: p.topP, minP: p.minP, uniform: u))
     }
@@ -53,10 +51,15 @@ public struct Sampler: Sendable {
     }
 
     /// The index of the largest value; the lowest index wins a tie. NaN counts as -inf (never chosen over a
-    /// number); 0 when every value is NaN.
+    /// number); 0 when every value is NaN or -inf.
     public static func argmax(_ values: UnsafeBufferPointer<Float>) -> Int {
         var best = 0
-        for i in 1..<values.count where values[i] > values[best] || (values[best].isNaN && !values[i].isNaN) { best = i }
+        var largest = values[0].isNaN ? -Float.infinity : values[0]
+        // A comparison with NaN is false, so a NaN never takes the lead.
+        for i in 1..<values.count where values[i] > largest {
+            best = i
+            largest = values[i]
+        }
         return best
     }
 

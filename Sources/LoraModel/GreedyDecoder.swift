@@ -52,9 +52,9 @@ public struct GreedyDecoder {
         guard let bytes, UInt64(bytes) < physical else {
             throw ForwardError.cacheTooLarge(positions: length, bytes: bytes, physicalMemory: physical)
         }
-        let cache = KVPagePool(config: model.config, pageSize: pageSize, tokens: max(length, 1))
-        guard let pages = cache.allocate(cache.pagesNeeded(forPositions: max(length, 1))) else {
-            throw ForwardError.notEnoughPages(sequence: 0, needed: cache.pagesNeeded(forPositions: length), given: cache.pageCount)
+        let cache = KVPagePool(config: model.config, pageSize: pageSize, pageCount: pageCount)
+        guard let pages = cache.allocate(pageCount) else {
+            throw ForwardError.notEnoughPages(sequence: 0, needed: pageCount, given: cache.pageCount)
         }
         let scratch = ForwardScratch()
         var cached = 0

@@ -107,7 +107,7 @@ extension LlamaModel {
         let qkv = scratch.qkv.pointer
         let total = chunk.cachedLength + chunk.tokens.count
         let first = g * Self.attentionSegment
-        let statistics = partials + chunk.tokens.count * heads * segments * dh
+        let statistics = Self.statistics(of: partials, tokens: chunk.tokens.count, heads: heads, segments: segments, headDim: dh)
         for j in 0..<chunk.tokens.count {
             // Token j sees positions up to its own; a segment past them is not part of its sum.
             let end = min(first + Self.attentionSegment, chunk.cachedLength + j + 1)
@@ -120,15 +120,15 @@ extension LlamaModel {
                 let page = chunk.pages[position / p]
                 let count = min(p - position % p, end - position)
                 // Each kv head's keys once for its query heads, three at a time.
-                for g in 0..<c.kvHeadCount {
-                    let k = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: g) + (position % p) * dh)
-                    var h = g * groupSize
-                    while h + 3 <= (g + 1) * groupSize {
+                for kv in 0..<c.kvHeadCount {
+                    let k = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: kv) + (position % p) * dh)
+                    var h = kv * groupSize
+                    while h + 3 <= (kv + 1) * groupSize {
                         DecodeAttention.scoreThreeHeads(queries: qkv + r * qkvWidth + h * dh, keys: k, count: count, dim: dh, scale: scale,
                                                         into: rowScores + h * total + position, scoreStride: total)
                         h += 3
                     }
-                    while h < (g + 1) * groupSize {
+                    while h < (kv + 1) * groupSize {
                         DecodeAttention.score(query: qkv + r * qkvWidth + h * dh, keys: k, count: count, dim: dh, scale: scale,
                                               into: rowScores + h * total + position)
                         h += 1
@@ -157,6 +157,14 @@ extension LlamaModel {
         }
     }
 
+    /// Where a chunk's segment statistics (token, head, segment, 2) start in its partial results, after the
+    /// outputs (token, head, segment, Dh).
+    private static func statistics(
+        of partials: UnsafeMutablePointer<Float>, tokens: Int, heads: Int, segments: Int, headDim: Int
+    ) -> UnsafeMutablePointer<Float> {
+        partials + tokens * heads * segments * headDim
+    }
+
     /// Joins a decode-sized chunk's segments into its rows of `output (T, Dq)`, each token over the segments
     /// it can see.
     private func combineSegments(
@@ -164,7 +172,7 @@ extension LlamaModel {
     ) {
         let c = config
         let dh = c.headDim, heads = c.headCount
-        let statistics = partials + chunk.tokens.count * heads * segments * dh
+        let statistics = Self.statistics(of: partials, tokens: chunk.tokens.count, heads: heads, segments: segments, headDim: dh)
         for j in 0..<chunk.tokens.count {
             let visible = chunk.cachedLength + j + 1
             let seen = (visible + Self.attentionSegment - 1) / Self.attentionSegment
