@@ -21,11 +21,13 @@ public final class ForwardScratch {
     /// RoPE cos and sin per token (T, Dh/2).
     private(set) var cos = FloatBuffer(count: 0)
     private(set) var sin = FloatBuffer(count: 0)
-    /// Attention scores, sized per batch.
+    /// Attention scores of the gathered (prefill) path.
     private(set) var scores = FloatBuffer(count: 0)
     /// Partial results of decode attention's segments (outputs, then their softmax statistics).
     private(set) var partials = FloatBuffer(count: 0)
-    /// Gathered keys and values of one sequence and kv head (S, Dh).
+    /// Per-core copies of one decode segment's keys and values, for page sizes that are not a multiple of 8.
+    private(set) var segmentGather = FloatBuffer(count: 0)
+    /// Gathered keys (Hkv, Dh, S) and values (Hkv, S, Dh) of one sequence.
     private(set) var gatheredKeys = FloatBuffer(count: 0)
     private(set) var gatheredValues = FloatBuffer(count: 0)
 
@@ -52,6 +54,10 @@ public final class ForwardScratch {
 
     func ensurePartials(_ count: Int) {
         if partials.count < count { partials = FloatBuffer(count: max(count, partials.count * 2)) }
+    }
+
+    func ensureSegmentGather(_ count: Int) {
+        if segmentGather.count < count { segmentGather = FloatBuffer(count: count) }
     }
 
     func ensureGather(positions: Int, headDim: Int) {

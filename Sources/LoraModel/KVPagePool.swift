@@ -4,8 +4,10 @@ import LoraNumerics
 /// values. A sequence owns a list of pages (its block table); the caller (the scheduler) allocates and frees
 /// them, so jobs of any length share one fixed budget and nothing is silently truncated.
 ///
-/// Page layout, glossary L layers, Hkv kv heads, P page size, Dh head dim:
-/// `page (L, 2, Hkv, P, Dh)`: for a layer and kv head, the P keys (then values) of the page are contiguous.
+/// Page layout, glossary L layers, Hkv kv heads, P page size, Dh head dim: `page (L, 2, Hkv, P·Dh)`. For a
+/// layer and kv head, the page's keys are stored transposed, (Dh, P): dimension d of the page's position i at
+/// d·P + i, so decode attention scores eight positions with one vector and no horizontal sums. The values
+/// follow the keys of every head as rows, (P, Dh).
 /// Not thread-safe: one owner (the engine thread) uses it.
 public final class KVPagePool {
     /// Positions per page.
@@ -72,13 +74,23 @@ public final class KVPagePool {
     /// Bytes of cache storage.
     public var byteCount: Int { storage.byteCount }
 
-    /// Keys of (`page`, `layer`, `kvHead`): P × Dh floats; values follow at `+ valueOffset`.
+    /// Keys of (`page`, `layer`, `kvHead`), transposed: Dh rows of P floats.
     @inline(__always)
     func keys(page: Int32, layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
         storage.pointer + Int(page) * pageStride + ((layer * 2) * kvHeadCount + kvHead) * pageSize * headDim
     }
 
-    /// Distance from a head's keys to its values within a page.
+    /// Values of (`page`, `layer`, `kvHead`): P rows of Dh floats.
     @inline(__always)
-    var valueOffset: Int { kvHeadCount * pageSize * headDim }
+    func values(page: Int32, layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
+        keys(page: page, layer: layer, kvHead: kvHead) + kvHeadCount * pageSize * headDim
+    }
+
+    /// Writes one position's key and value (Dh floats each) at `slot` of `page`.
+    @inline(__always)
+    func store(key: UnsafePointer<Float>, value: UnsafePointer<Float>, page: Int32, slot: Int, layer: Int, kvHead: Int) {
+        let k = keys(page: page, layer: layer, kvHead: kvHead) + slot
+        for d in 0..<headDim { k[d * pageSize] = key[d] }
+        (values(page: page, layer: layer, kvHead: kvHead) + slot * headDim).update(from: value, count: headDim)
+    }
 }

@@ -6,7 +6,7 @@ extension LlamaModel {
     /// many, each attended on its own (scores, unnormalized softmax, weighted values) and then combined, so
     /// one long sequence keeps every core busy and reads its cache once. 32 positions of one layer are 48 KiB
     /// of keys and values at SmolLM2's shape; the partial outputs add 5% to that.
-    static let attentionSegment = 32
+    static let attentionSegment = DecodeAttention.segmentPositions
 
     /// How a batch's chunks attend, decided once per forward pass (it is the same in every layer).
     struct AttentionPlan {
@@ -14,9 +14,6 @@ extension LlamaModel {
         var gathered: [Int] = []
         /// Decode-sized chunks that read the pages directly.
         var direct: [Int] = []
-        /// Start of each direct chunk's score rows, laid out (token, head, S) back to back.
-        var scoreOffset: [Int] = []
-        var scoreFloats = 0
         /// Start of each direct chunk's partial results: outputs (token, head, segment, Dh), then statistics
         /// (token, head, segment, 2).
         var partialOffset: [Int] = []
@@ -42,8 +39,6 @@ extension LlamaModel {
             let segments = (positions + Self.attentionSegment - 1) / Self.attentionSegment
             let i = plan.direct.count
             plan.direct.append(s)
-            plan.scoreOffset.append(plan.scoreFloats)
-            plan.scoreFloats += chunk.tokens.count * positions * h
             plan.partialOffset.append(plan.partialFloats)
             plan.partialFloats += chunk.tokens.count * h * segments * (dh + 2)
             plan.segmentCount.append(segments)
@@ -62,18 +57,21 @@ extension LlamaModel {
             attendGathered(batch[s], firstRow: rowStart[s], layer: layer, cache: cache, scratch: scratch)
         }
         guard !plan.direct.isEmpty else { return }
-        scratch.ensureScores(plan.scoreFloats)
         scratch.ensurePartials(plan.partialFloats)
-        let buffers = UncheckedSendableBox((scratch.scores.pointer, scratch.partials.pointer))
+        // Page sizes that are not a multiple of 8 have eight-position vectors straddling pages: those segments
+        // are copied into a per-core buffer first.
+        let gatherFloats = cache.pageSize % 8 == 0 ? 0 : 2 * Self.attentionSegment * config.headDim
+        scratch.ensureSegmentGather(ParallelFor.workerCount * gatherFloats)
+        let buffers = UncheckedSendableBox((scratch.partials.pointer, scratch.segmentGather.pointer, scratch.qkv.pointer))
         // Sequences differ in length, so items are handed out as the cores free up rather than split evenly.
-        ParallelFor.shared(count: plan.items.count, grain: 1) { _, nextRange in
-            let (scores, partials) = buffers.value
+        ParallelFor.shared(count: plan.items.count, grain: 1) { part, nextRange in
+            let (partials, gather, qkv) = buffers.value
             while let range = nextRange() {
                 for item in range {
                     let (i, g) = plan.items[item]
                     let s = plan.direct[i]
-                    attendSegment(batch[s], segment: g, of: plan.segmentCount[i], layer: layer, cache: cache, scratch: scratch,
-                                  firstRow: rowStart[s], scores: scores + plan.scoreOffset[i], partials: partials + plan.partialOffset[i])
+                    attendSegment(batch[s], segment: g, of: plan.segmentCount[i], layer: layer, cache: cache, qkv: qkv,
+                                  gather: gather + part * gatherFloats, firstRow: rowStart[s], partials: partials + plan.partialOffset[i])
                 }
             }
         }
@@ -82,7 +80,7 @@ extension LlamaModel {
         let grain = max(1, plan.direct.count * 4096 / max(plan.combineFloats, 1))
         let out = UncheckedSendableBox(scratch.attention.pointer)
         ParallelFor.ranges(count: plan.direct.count, grain: grain) { chunks in
-            let (_, partials) = buffers.value
+            let (partials, _, _) = buffers.value
             for i in chunks {
                 let s = plan.direct[i]
                 combineSegments(batch[s], segments: plan.segmentCount[i], firstRow: rowStart[s],
@@ -91,69 +89,69 @@ extension LlamaModel {
         }
     }
 
-    /// One segment (positions `segment·S ..< (segment + 1)·S`) of a decode-sized chunk, every query head: dot
-    /// products straight from the pages, page by page with every head, then per head the unnormalized softmax
-    /// and the weighted sum of values, left in the chunk's partial results for `combineSegments`. Each head's
-    /// arithmetic depends only on the sequence and the segment, never on the rest of the batch.
+    /// One segment (positions `segment·S ..< (segment + 1)·S`) of a decode-sized chunk, every query head, kv
+    /// head by kv head with its query heads together (`DecodeAttention.attendSegment`): partial results for
+    /// `combineSegments`. Each head's arithmetic depends only on the sequence and the segment, never on the rest
+    /// of the batch.
     private func attendSegment(
-        _ chunk: SequenceChunk, segment g: Int, of segments: Int, layer: Int, cache: KVPagePool, scratch: ForwardScratch,
-        firstRow: Int, scores: UnsafeMutablePointer<Float>, partials: UnsafeMutablePointer<Float>
+        _ chunk: SequenceChunk, segment g: Int, of segments: Int, layer: Int, cache: KVPagePool, qkv: UnsafeMutablePointer<Float>,
+        gather: UnsafeMutablePointer<Float>, firstRow: Int, partials: UnsafeMutablePointer<Float>
     ) {
         let c = config
         let dh = c.headDim, p = cache.pageSize, heads = c.headCount
-        let qkvWidth = c.qkvWidth
         let groupSize = c.headCount / c.kvHeadCount
         let scale = 1 / Float(dh).squareRoot()
-        let qkv = scratch.qkv.pointer
-        let total = chunk.cachedLength + chunk.tokens.count
         let first = g * Self.attentionSegment
         let statistics = Self.statistics(of: partials, tokens: chunk.tokens.count, heads: heads, segments: segments, headDim: dh)
-        for j in 0..<chunk.tokens.count {
-            // Token j sees positions up to its own; a segment past them is not part of its sum.
-            let end = min(first + Self.attentionSegment, chunk.cachedLength + j + 1)
-            guard end > first else { continue }
-            let r = firstRow + j
-            let rowScores = scores + j * heads * total
-            // A head's keys (and values) within a page are contiguous.
-            var position = first
-            while position < end {
-                let page = chunk.pages[position / p]
-                let count = min(p - position % p, end - position)
-                // Each kv head's keys once for its query heads, three at a time.
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 8) { vectors in
+            for j in 0..<chunk.tokens.count {
+                // Token j sees positions up to its own; a segment past them is not part of its sum.
+                let end = min(first + Self.attentionSegment, chunk.cachedLength + j + 1)
+                guard end > first else { continue }
+                let count = end - first
+                let r = firstRow + j
                 for kv in 0..<c.kvHeadCount {
-                    let k = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: kv) + (position % p) * dh)
-                    var h = kv * groupSize
-                    while h + 3 <= (kv + 1) * groupSize {
-                        DecodeAttention.scoreThreeHeads(queries: qkv + r * qkvWidth + h * dh, keys: k, count: count, dim: dh, scale: scale,
-                                                        into: rowScores + h * total + position, scoreStride: total)
-                        h += 3
+                    let keyStride: Int
+                    if p % 8 == 0 {
+                        // Each vector of eight positions lies in one page; its lanes past `count` stay in the page.
+                        for v in 0..<(count + 7) / 8 {
+                            let position = first + 8 * v
+                            let page = chunk.pages[position / p], column = position % p
+                            vectors[v] = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: kv) + column)
+                            vectors[4 + v] = UnsafePointer(cache.values(page: page, layer: layer, kvHead: kv) + column * dh)
+                        }
+                        keyStride = p
+                    } else {
+                        gatherSegment(chunk, first: first, count: count, layer: layer, kvHead: kv, cache: cache, into: gather)
+                        for v in 0..<4 {
+                            vectors[v] = UnsafePointer(gather + 8 * v)
+                            vectors[4 + v] = UnsafePointer(gather + (Self.attentionSegment + 8 * v) * dh)
+                        }
+                        keyStride = Self.attentionSegment
                     }
-                    while h < (kv + 1) * groupSize {
-                        DecodeAttention.score(query: qkv + r * qkvWidth + h * dh, keys: k, count: count, dim: dh, scale: scale,
-                                              into: rowScores + h * total + position)
-                        h += 1
-                    }
+                    let slot = (j * heads + kv * groupSize) * segments + g
+                    DecodeAttention.attendSegment(
+                        queries: qkv + r * c.qkvWidth + kv * groupSize * dh, heads: groupSize, dim: dh, scale: scale,
+                        keys: UnsafePointer(vectors.baseAddress!), keyStride: keyStride, values: UnsafePointer(vectors.baseAddress! + 4),
+                        count: count, outputs: partials + slot * dh, outputStride: segments * dh,
+                        statistics: statistics + 2 * slot, statisticsStride: 2 * segments)
                 }
-                position += count
             }
-            for h in 0..<heads {
-                let slot = (j * heads + h) * segments + g
-                let (largest, sum) = Softmax.exponentiate(rowScores + h * total + first, end - first)
-                statistics[2 * slot] = largest
-                statistics[2 * slot + 1] = sum
-                (partials + slot * dh).update(repeating: 0, count: dh)
-            }
-            position = first
-            while position < end {
-                let page = chunk.pages[position / p]
-                let count = min(p - position % p, end - position)
-                for h in 0..<heads {
-                    let v = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: h / groupSize) + cache.valueOffset + (position % p) * dh)
-                    DecodeAttention.accumulate(weights: rowScores + h * total + position, values: v, count: count, dim: dh,
-                                               into: partials + ((j * heads + h) * segments + g) * dh)
-                }
-                position += count
-            }
+        }
+    }
+
+    /// Copies `count` positions from `first` of one kv head into `buffer`: keys transposed (Dh, S), then values
+    /// (S, Dh), for page sizes whose eight-position vectors cross pages.
+    private func gatherSegment(
+        _ chunk: SequenceChunk, first: Int, count: Int, layer: Int, kvHead: Int, cache: KVPagePool, into buffer: UnsafeMutablePointer<Float>
+    ) {
+        let dh = config.headDim, p = cache.pageSize, s = Self.attentionSegment
+        for i in 0..<count {
+            let position = first + i
+            let page = chunk.pages[position / p], column = position % p
+            let k = cache.keys(page: page, layer: layer, kvHead: kvHead) + column
+            for d in 0..<dh { buffer[d * s + i] = k[d * p] }
+            (buffer + (s + i) * dh).update(from: cache.values(page: page, layer: layer, kvHead: kvHead) + column * dh, count: dh)
         }
     }
 
@@ -194,7 +192,7 @@ extension LlamaModel {
         let dh = c.headDim, p = cache.pageSize
         let n = chunk.tokens.count
         let total = chunk.cachedLength + n
-        // keys, values: (Hkv, S, Dh)
+        // keys: (Hkv, Dh, S), transposed as the pages keep them; values: (Hkv, S, Dh)
         scratch.ensureGather(positions: c.kvHeadCount * total, headDim: dh)
         let keys = scratch.gatheredKeys.pointer, values = scratch.gatheredValues.pointer
         for g in 0..<c.kvHeadCount {
@@ -202,9 +200,10 @@ extension LlamaModel {
             var position = 0
             while position < total {
                 let count = min(p, total - position)
-                let k = cache.keys(page: chunk.pages[position / p], layer: layer, kvHead: g)
-                (headKeys + position * dh).update(from: k, count: count * dh)
-                (headValues + position * dh).update(from: k + cache.valueOffset, count: count * dh)
+                let page = chunk.pages[position / p]
+                let k = cache.keys(page: page, layer: layer, kvHead: g)
+                for d in 0..<dh { (headKeys + d * total + position).update(from: k + d * p, count: count) }
+                (headValues + position * dh).update(from: cache.values(page: page, layer: layer, kvHead: g), count: count * dh)
                 position += count
             }
         }
@@ -239,10 +238,10 @@ extension LlamaModel {
         let j0 = block * Self.queryBlock
         let j1 = min(n, j0 + Self.queryBlock)
         let rows = j1 - j0, keyCount = chunk.cachedLength + j1
-        // scores (rows, keyCount) = scale · Q_h (rows, Dh) · K (keyCount, Dh)ᵀ
+        // scores (rows, keyCount) = scale · Q_h (rows, Dh) · Kᵀ (Dh, keyCount)
         BLAS.sgemm(
-            transA: false, transB: true, m: rows, n: keyCount, k: dh, alpha: scale,
-            a: qkv + (firstRow + j0) * qkvWidth + h * dh, lda: qkvWidth, b: headKeys, ldb: dh,
+            transA: false, transB: false, m: rows, n: keyCount, k: dh, alpha: scale,
+            a: qkv + (firstRow + j0) * qkvWidth + h * dh, lda: qkvWidth, b: headKeys, ldb: total,
             beta: 0, c: scores, ldc: keyCount)
         for j in 0..<rows {
             let visible = chunk.cachedLength + j0 + j + 1

@@ -149,9 +149,8 @@ public struct LlamaModel: Sendable {
             let page = chunk.pages[position / p], slot = position % p
             let src = qkv + (firstRow + j) * qkvWidth
             for g in 0..<c.kvHeadCount {
-                let k = cache.keys(page: page, layer: layer, kvHead: g) + slot * dh
-                k.update(from: src + c.queryDim + g * dh, count: dh)
-                (k + cache.valueOffset).update(from: src + c.queryDim + c.kvDim + g * dh, count: dh)
+                cache.store(key: src + c.queryDim + g * dh, value: src + c.queryDim + c.kvDim + g * dh,
+                            page: page, slot: slot, layer: layer, kvHead: g)
             }
         }
     }

@@ -2,50 +2,68 @@ import Foundation
 import LoraNumerics
 import Testing
 
-/// The decode-attention inner loops against plain double-precision sums, over head sizes that take every path
-/// (the 64-wide block, the 8-wide loop, the scalar tail) and key counts that leave a partial block of four.
+/// The decode-attention segment kernel against plain double-precision softmax attention, and the join of segments.
 struct DecodeAttentionTests {
-    @Test(arguments: [(8, 1), (12, 5), (64, 16), (64, 7), (72, 9), (128, 13)])
-    func scoresMatchPlainDots(dim: Int, count: Int) {
-        let q = KernelTests.random(dim, seed: 11), keys = KernelTests.random(dim * count, seed: 12)
-        var scores = [Float](repeating: .nan, count: count)
-        DecodeAttention.score(query: q, keys: keys, count: count, dim: dim, scale: 0.125, into: &scores)
-        for i in 0..<count {
-            let plain = 0.125 * (0..<dim).reduce(0.0) { $0 + Double(q[$1]) * Double(keys[i * dim + $1]) }
-            #expect(abs(Double(scores[i]) - plain) <= 1e-6 * Double(dim), "key \(i) of \(count), dim \(dim)")
+    /// A segment's keys and values laid out as two pages of 16 positions hold them (keys transposed), with NaN in
+    /// every lane and row past `count`: the kernel must neither use them nor be disturbed by them.
+    struct SegmentLayout {
+        let dim: Int, count: Int
+        var keyPages: [[Float]]
+        var valuePages: [[Float]]
+        static let page = 16
+
+        init(keys: [Float], values: [Float], dim: Int, count: Int) {
+            self.dim = dim
+            self.count = count
+            keyPages = Array(repeating: Array(repeating: .nan, count: dim * Self.page), count: 2)
+            valuePages = Array(repeating: Array(repeating: .nan, count: Self.page * dim), count: 2)
+            for i in 0..<count {
+                for d in 0..<dim { keyPages[i / Self.page][d * Self.page + i % Self.page] = keys[i * dim + d] }
+                for d in 0..<dim { valuePages[i / Self.page][(i % Self.page) * dim + d] = values[i * dim + d] }
+            }
+        }
+
+        /// Runs the kernel for `heads` heads; returns outputs (heads × dim) and statistics (heads × 2).
+        func attend(queries: [Float], heads: Int, scale: Float) -> (outputs: [Float], statistics: [Float]) {
+            var outputs = [Float](repeating: .nan, count: heads * dim)
+            var statistics = [Float](repeating: .nan, count: 2 * heads)
+            keyPages[0].withUnsafeBufferPointer { k0 in keyPages[1].withUnsafeBufferPointer { k1 in
+                valuePages[0].withUnsafeBufferPointer { v0 in valuePages[1].withUnsafeBufferPointer { v1 in
+                    let keys: [UnsafePointer<Float>?] = [k0.baseAddress!, k0.baseAddress! + 8, k1.baseAddress!, k1.baseAddress! + 8]
+                    let values: [UnsafePointer<Float>?] = [v0.baseAddress!, v0.baseAddress! + 8 * dim, v1.baseAddress!, v1.baseAddress! + 8 * dim]
+                    DecodeAttention.attendSegment(
+                        queries: queries, heads: heads, dim: dim, scale: scale, keys: keys, keyStride: Self.page, values: values,
+                        count: count, outputs: &outputs, outputStride: dim, statistics: &statistics, statisticsStride: 2)
+                }}
+            }}
+            return (outputs, statistics)
         }
     }
 
-    /// The three-head kernel forms each score exactly as `score` does, for full blocks of four keys, tails, and a
-    /// head size that is not a multiple of 8.
-    @Test(arguments: [(64, 16), (64, 7), (72, 9), (8, 3), (12, 6), (64, 1)])
-    func threeHeadScoresEqualOneHeadScores(dim: Int, count: Int) {
-        let queries = KernelTests.random(3 * dim, seed: 31), keys = KernelTests.random(dim * count, seed: 32)
-        let stride = count + 5
-        var fused = [Float](repeating: .nan, count: 3 * stride)
-        DecodeAttention.scoreThreeHeads(queries: queries, keys: keys, count: count, dim: dim, scale: 0.125, into: &fused, scoreStride: stride)
-        for h in 0..<3 {
-            var alone = [Float](repeating: .nan, count: count)
-            DecodeAttention.score(query: Array(queries[(h * dim)...]), keys: keys, count: count, dim: dim, scale: 0.125, into: &alone)
-            #expect(Array(fused[(h * stride)..<(h * stride + count)]) == alone, "head \(h), dim \(dim), count \(count)")
-            #expect(fused[(h * stride + count)..<((h + 1) * stride)].allSatisfy { $0.isNaN }, "nothing past the scores is written")
+    /// Every head grouping (threes, twos for four, a lone head), head sizes with and without a scalar tail, and
+    /// counts that end on and inside a vector of eight.
+    @Test(arguments: [(1, 8, 1), (2, 16, 7), (3, 64, 32), (3, 64, 9), (4, 64, 17), (5, 20, 24), (8, 128, 31), (1, 72, 8), (6, 12, 3)])
+    func segmentMatchesPlainAttention(heads: Int, dim: Int, count: Int) {
+        let queries = KernelTests.random(heads * dim, seed: 41), keys = KernelTests.random(count * dim, seed: 42).map { 3 * $0 }
+        let values = KernelTests.random(count * dim, seed: 43)
+        let scale: Float = 0.3
+        let (outputs, statistics) = SegmentLayout(keys: keys, values: values, dim: dim, count: count)
+            .attend(queries: queries, heads: heads, scale: scale)
+        for h in 0..<heads {
+            let logits = (0..<count).map { i in
+                Double(scale) * (0..<dim).reduce(0.0) { $0 + Double(queries[h * dim + $1]) * Double(keys[i * dim + $1]) }
+            }
+            let top = logits.max() ?? 0
+            let weights = logits.map { exp($0 - top) }
+            let expected = (0..<dim).map { c in (0..<count).reduce(0.0) { $0 + weights[$1] * Double(values[$1 * dim + c]) } }
+            let label = "head \(h) of \(heads), dim \(dim), count \(count)"
+            #expect(abs(Double(statistics[2 * h]) - top) <= 1e-5, "max, \(label)")
+            #expect(abs(Double(statistics[2 * h + 1]) - weights.reduce(0, +)) <= 1e-5 * Double(count), "sum, \(label)")
+            #expect(KernelTests.maxDifference(Array(outputs[(h * dim)..<((h + 1) * dim)]), expected) <= 1e-5 * Double(count), "\(label)")
         }
     }
 
-    @Test(arguments: [(8, 1), (12, 5), (64, 16), (64, 7), (72, 9), (136, 13)])
-    func accumulateAddsWeightedValues(dim: Int, count: Int) {
-        let weights = KernelTests.random(count, seed: 13), values = KernelTests.random(dim * count, seed: 14)
-        let start = KernelTests.random(dim, seed: 15)
-        var output = start
-        DecodeAttention.accumulate(weights: weights, values: values, count: count, dim: dim, into: &output)
-        let expected = (0..<dim).map { c in
-            Double(start[c]) + (0..<count).reduce(0.0) { $0 + Double(weights[$1]) * Double(values[$1 * dim + c]) }
-        }
-        #expect(KernelTests.maxDifference(output, expected) <= 1e-5, "dim \(dim), count \(count)")
-    }
-
-    /// Attention over positions split into segments (scores, unnormalized softmax, weighted values per segment,
-    /// then `combine`) equals softmax attention over all of them, for one segment and several of uneven sizes.
+    /// Attention over positions split into segments (`attendSegment` per segment, then `combine`) equals softmax attention over all of them, for one segment and several of uneven sizes.
     @Test(arguments: [[7], [32, 32, 5], [1, 16, 16, 3], [32, 1]])
     func segmentsCombineToSoftmaxAttention(segmentSizes: [Int]) {
         let dim = 16, n = segmentSizes.reduce(0, +)
@@ -56,13 +74,11 @@ struct DecodeAttentionTests {
         var statistics = [Float](repeating: .nan, count: 2 * segmentSizes.count)
         var first = 0
         for (g, size) in segmentSizes.enumerated() {
-            var scores = [Float](repeating: 0, count: size)
-            DecodeAttention.score(query: q, keys: Array(keys[(first * dim)...]), count: size, dim: dim, scale: scale, into: &scores)
-            let (largest, sum) = Softmax.exponentiate(&scores, size)
-            statistics[2 * g] = largest
-            statistics[2 * g + 1] = sum
-            var output = [Float](repeating: 0, count: dim)
-            DecodeAttention.accumulate(weights: scores, values: Array(values[(first * dim)...]), count: size, dim: dim, into: &output)
+            let layout = SegmentLayout(keys: Array(keys[(first * dim)..<((first + size) * dim)]),
+                                       values: Array(values[(first * dim)..<((first + size) * dim)]), dim: dim, count: size)
+            let (output, stats) = layout.attend(queries: q, heads: 1, scale: scale)
+            statistics[2 * g] = stats[0]
+            statistics[2 * g + 1] = stats[1]
             partials.replaceSubrange((g * dim)..<((g + 1) * dim), with: output)
             first += size
         }
