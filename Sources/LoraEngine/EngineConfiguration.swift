@@ -19,11 +19,14 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var loraMode: AdapterSet.Mode
     /// Extra memory `auto` mode may spend on merged weights.
     public var mergeBudgetBytes: Int
+    /// How the KV cache stores keys and values: f32 (exact) or f16 (half the memory and attention bytes).
+    public var kvCachePrecision: KVCachePrecision
 
     /// A configuration; defaults suit a small model on a laptop-class CPU.
     public init(
         maxBatchSize: Int = 16, kvCacheTokens: Int = 16_384, pageSize: Int = 16, maxChunkTokens: Int = 256,
-        maxQueuedJobs: Int = 1024, loraMode: AdapterSet.Mode = .auto, mergeBudgetBytes: Int = 2 << 30
+        maxQueuedJobs: Int = 1024, loraMode: AdapterSet.Mode = .auto, mergeBudgetBytes: Int = 2 << 30,
+        kvCachePrecision: KVCachePrecision = .f32
     ) {
         self.maxBatchSize = maxBatchSize
         self.kvCacheTokens = kvCacheTokens
@@ -32,6 +35,7 @@ public struct EngineConfiguration: Sendable, Equatable {
         self.maxQueuedJobs = maxQueuedJobs
         self.loraMode = loraMode
         self.mergeBudgetBytes = mergeBudgetBytes
+        self.kvCachePrecision = kvCachePrecision
     }
 
     /// Pages in the KV pool.
@@ -53,7 +57,7 @@ public struct EngineConfiguration: Sendable, Equatable {
 
     /// Bytes the KV cache takes for `model`, or nil when the product overflows.
     public func kvCacheBytes(for model: LlamaConfig) -> Int? {
-        KVPagePool.byteCount(config: model, pageSize: pageSize, pageCount: pagesRoundedUp)
+        KVPagePool.byteCount(config: model, pageSize: pageSize, pageCount: pagesRoundedUp, precision: kvCachePrecision)
     }
 
     /// Refuses a KV cache larger than the machine's memory before anything is allocated.

@@ -31,7 +31,7 @@ final class EngineLoop {
         model = engine.model
         logger = engine.logger
         let c = engine.configuration
-        cache = KVPagePool(config: model.config, pageSize: c.pageSize, pageCount: c.pageCount)
+        cache = KVPagePool(config: model.config, pageSize: c.pageSize, pageCount: c.pageCount, precision: c.kvCachePrecision)
         scheduler = Scheduler(maxBatchSize: c.maxBatchSize, maxChunkTokens: c.maxChunkTokens, totalPages: c.pageCount)
         self.adapters = adapters
         descriptions = adapters.descriptions

@@ -28,6 +28,8 @@ public struct GreedyDecoder {
     public let adapters: (any ProjectionAdapter)?
     /// KV page size.
     public var pageSize = 16
+    /// How the KV cache stores keys and values.
+    public var kvCachePrecision = KVCachePrecision.f32
 
     /// A decoder for `model` with optional `adapters`.
     public init(model: LlamaModel, adapters: (any ProjectionAdapter)? = nil) {
@@ -47,12 +49,12 @@ public struct GreedyDecoder {
         let length = prompt.count + steps
         // A long-context model allows lengths whose cache the machine cannot hold: an error, not an OOM kill.
         let pageCount = max(1, (length + pageSize - 1) / pageSize)
-        let bytes = KVPagePool.byteCount(config: model.config, pageSize: pageSize, pageCount: pageCount)
+        let bytes = KVPagePool.byteCount(config: model.config, pageSize: pageSize, pageCount: pageCount, precision: kvCachePrecision)
         let physical = ProcessInfo.processInfo.physicalMemory
         guard let bytes, UInt64(bytes) < physical else {
             throw ForwardError.cacheTooLarge(positions: length, bytes: bytes, physicalMemory: physical)
         }
-        let cache = KVPagePool(config: model.config, pageSize: pageSize, pageCount: pageCount)
+        let cache = KVPagePool(config: model.config, pageSize: pageSize, pageCount: pageCount, precision: kvCachePrecision)
         guard let pages = cache.allocate(pageCount) else {
             throw ForwardError.notEnoughPages(sequence: 0, needed: pageCount, given: cache.pageCount)
         }

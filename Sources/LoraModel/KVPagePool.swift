@@ -7,44 +7,47 @@ import LoraNumerics
 /// Page layout, glossary L layers, Hkv kv heads, P page size, Dh head dim: `page (L, 2, Hkv, P·Dh)`. For a
 /// layer and kv head, the page's keys are stored transposed, (Dh, P): dimension d of the page's position i at
 /// d·P + i, so decode attention scores eight positions with one vector and no horizontal sums. The values
-/// follow the keys of every head as rows, (P, Dh).
+/// follow the keys of every head as rows, (P, Dh). Elements are f32 or f16 (`precision`).
 /// Not thread-safe: one owner (the engine thread) uses it.
 public final class KVPagePool {
     /// Positions per page.
     public let pageSize: Int
     /// Number of pages.
     public let pageCount: Int
+    /// How keys and values are stored.
+    public let precision: KVCachePrecision
     let layerCount: Int
     let kvHeadCount: Int
     let headDim: Int
-    /// Floats per page.
+    /// Elements per page.
     let pageStride: Int
-    let storage: FloatBuffer
+    private let storage: FloatBuffer
     private var freePages: [Int32]
 
     /// A pool of `pageCount` pages of `pageSize` positions for a model with `config`.
-    public init(config: LlamaConfig, pageSize: Int, pageCount: Int) {
+    public init(config: LlamaConfig, pageSize: Int, pageCount: Int, precision: KVCachePrecision = .f32) {
         precondition(pageSize > 0 && pageCount > 0, "KV pool needs positive page size and count")
         self.pageSize = pageSize
         self.pageCount = pageCount
+        self.precision = precision
         layerCount = config.layerCount
         kvHeadCount = config.kvHeadCount
         headDim = config.headDim
         pageStride = config.layerCount * 2 * config.kvHeadCount * pageSize * config.headDim
-        storage = FloatBuffer(count: pageStride * pageCount)
+        storage = FloatBuffer(count: (pageStride * pageCount * precision.elementBytes + 3) / 4)
         freePages = (0..<Int32(pageCount)).reversed()
     }
 
     /// A pool holding at least `tokens` positions.
-    public convenience init(config: LlamaConfig, pageSize: Int = 16, tokens: Int) {
-        self.init(config: config, pageSize: pageSize, pageCount: max(1, (tokens + pageSize - 1) / pageSize))
+    public convenience init(config: LlamaConfig, pageSize: Int = 16, tokens: Int, precision: KVCachePrecision = .f32) {
+        self.init(config: config, pageSize: pageSize, pageCount: max(1, (tokens + pageSize - 1) / pageSize), precision: precision)
     }
 
     /// Bytes of storage a pool of `pageCount` pages of `pageSize` positions takes for `config`, or nil when
     /// the product overflows: callers size the pool from user input, so they check this against memory first.
-    public static func byteCount(config: LlamaConfig, pageSize: Int, pageCount: Int) -> Int? {
+    public static func byteCount(config: LlamaConfig, pageSize: Int, pageCount: Int, precision: KVCachePrecision = .f32) -> Int? {
         var bytes = pageCount
-        for factor in [pageSize, config.layerCount, 2, config.kvDim, MemoryLayout<Float>.size] {
+        for factor in [pageSize, config.layerCount, 2, config.kvDim, precision.elementBytes] {
             let (product, overflow) = bytes.multipliedReportingOverflow(by: factor)
             if overflow { return nil }
             bytes = product
@@ -74,23 +77,76 @@ public final class KVPagePool {
     /// Bytes of cache storage.
     public var byteCount: Int { storage.byteCount }
 
-    /// Keys of (`page`, `layer`, `kvHead`), transposed: Dh rows of P floats.
+    /// Element offset of the keys of (`page`, `layer`, `kvHead`): Dh rows of P elements, transposed.
     @inline(__always)
-    func keys(page: Int32, layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
-        storage.pointer + Int(page) * pageStride + ((layer * 2) * kvHeadCount + kvHead) * pageSize * headDim
+    private func keyOffset(page: Int32, layer: Int, kvHead: Int) -> Int {
+        Int(page) * pageStride + ((layer * 2) * kvHeadCount + kvHead) * pageSize * headDim
     }
 
-    /// Values of (`page`, `layer`, `kvHead`): P rows of Dh floats.
+    /// Element offset of the values of (`page`, `layer`, `kvHead`): P rows of Dh elements.
     @inline(__always)
-    func values(page: Int32, layer: Int, kvHead: Int) -> UnsafeMutablePointer<Float> {
-        keys(page: page, layer: layer, kvHead: kvHead) + kvHeadCount * pageSize * headDim
+    private func valueOffset(page: Int32, layer: Int, kvHead: Int) -> Int {
+        keyOffset(page: page, layer: layer, kvHead: kvHead) + kvHeadCount * pageSize * headDim
+    }
+
+    /// Keys of (`page`, `layer`, `kvHead`) as stored (f32 or f16 elements): Dh rows of P.
+    @inline(__always)
+    func keys(page: Int32, layer: Int, kvHead: Int) -> UnsafeRawPointer {
+        UnsafeRawPointer(storage.pointer) + keyOffset(page: page, layer: layer, kvHead: kvHead) * precision.elementBytes
+    }
+
+    /// Values of (`page`, `layer`, `kvHead`) as stored: P rows of Dh.
+    @inline(__always)
+    func values(page: Int32, layer: Int, kvHead: Int) -> UnsafeRawPointer {
+        UnsafeRawPointer(storage.pointer) + valueOffset(page: page, layer: layer, kvHead: kvHead) * precision.elementBytes
     }
 
     /// Writes one position's key and value (Dh floats each) at `slot` of `page`.
-    @inline(__always)
     func store(key: UnsafePointer<Float>, value: UnsafePointer<Float>, page: Int32, slot: Int, layer: Int, kvHead: Int) {
-        let k = keys(page: page, layer: layer, kvHead: kvHead) + slot
-        for d in 0..<headDim { k[d * pageSize] = key[d] }
-        (values(page: page, layer: layer, kvHead: kvHead) + slot * headDim).update(from: value, count: headDim)
+        let k = keyOffset(page: page, layer: layer, kvHead: kvHead) + slot
+        let v = valueOffset(page: page, layer: layer, kvHead: kvHead) + slot * headDim
+        switch precision {
+        case .f32:
+            let base = storage.pointer
+            for d in 0..<headDim { base[k + d * pageSize] = key[d] }
+            (base + v).update(from: value, count: headDim)
+        case .f16:
+            let base = UnsafeMutableRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self)
+            for d in 0..<headDim {
+                base[k + d * pageSize] = Self.halfBits(key[d])
+                base[v + d] = Self.halfBits(value[d])
+            }
+        }
+    }
+
+    /// f16 bits of `x`, rounded to nearest even; magnitudes past f16's largest finite value saturate to it, so a
+    /// large activation does not become an infinite score (NaN stays NaN).
+    @inline(__always)
+    static func halfBits(_ x: Float) -> UInt16 {
+        let largest: Float = 65504
+        return Float16(x.magnitude > largest ? Float(signOf: x, magnitudeOf: largest) : x).bitPattern
+    }
+
+    /// Copies `count` positions from `column` of a page's keys, as f32, into Dh rows of `destination`
+    /// `rowStride` floats apart (the transposed layout kept).
+    func copyKeys(page: Int32, layer: Int, kvHead: Int, column: Int, count: Int, into destination: UnsafeMutablePointer<Float>, rowStride: Int) {
+        let k = keyOffset(page: page, layer: layer, kvHead: kvHead) + column
+        for d in 0..<headDim {
+            copyElements(from: k + d * pageSize, count: count, into: destination + d * rowStride)
+        }
+    }
+
+    /// Copies the value rows of `count` positions from `row` of a page, as f32, into `destination` (count × Dh).
+    func copyValues(page: Int32, layer: Int, kvHead: Int, row: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {
+        copyElements(from: valueOffset(page: page, layer: layer, kvHead: kvHead) + row * headDim, count: count * headDim, into: destination)
+    }
+
+    private func copyElements(from offset: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {
+        switch precision {
+        case .f32: destination.update(from: storage.pointer + offset, count: count)
+        case .f16:
+            let source = UnsafeRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self) + offset
+            for i in 0..<count { destination[i] = HalfPrecision.float16ToFloat(source[i]) }
+        }
     }
 }

@@ -103,7 +103,10 @@ extension LlamaModel {
         let scale = 1 / Float(dh).squareRoot()
         let first = g * Self.attentionSegment
         let statistics = Self.statistics(of: partials, tokens: chunk.tokens.count, heads: heads, segments: segments, headDim: dh)
-        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 8) { vectors in
+        let direct = p % 8 == 0
+        let halfPrecision = direct && cache.precision == .f16
+        let elementBytes = cache.precision.elementBytes
+        withUnsafeTemporaryAllocation(of: UnsafeRawPointer?.self, capacity: 8) { vectors in
             for j in 0..<chunk.tokens.count {
                 // Token j sees positions up to its own; a segment past them is not part of its sum.
                 let end = min(first + Self.attentionSegment, chunk.cachedLength + j + 1)
@@ -112,20 +115,20 @@ extension LlamaModel {
                 let r = firstRow + j
                 for kv in 0..<c.kvHeadCount {
                     let keyStride: Int
-                    if p % 8 == 0 {
+                    if direct {
                         // Each vector of eight positions lies in one page; its lanes past `count` stay in the page.
                         for v in 0..<(count + 7) / 8 {
                             let position = first + 8 * v
                             let page = chunk.pages[position / p], column = position % p
-                            vectors[v] = UnsafePointer(cache.keys(page: page, layer: layer, kvHead: kv) + column)
-                            vectors[4 + v] = UnsafePointer(cache.values(page: page, layer: layer, kvHead: kv) + column * dh)
+                            vectors[v] = cache.keys(page: page, layer: layer, kvHead: kv) + column * elementBytes
+                            vectors[4 + v] = cache.values(page: page, layer: layer, kvHead: kv) + column * dh * elementBytes
                         }
                         keyStride = p
                     } else {
                         gatherSegment(chunk, first: first, count: count, layer: layer, kvHead: kv, cache: cache, into: gather)
                         for v in 0..<4 {
-                            vectors[v] = UnsafePointer(gather + 8 * v)
-                            vectors[4 + v] = UnsafePointer(gather + (Self.attentionSegment + 8 * v) * dh)
+                            vectors[v] = UnsafeRawPointer(gather + 8 * v)
+                            vectors[4 + v] = UnsafeRawPointer(gather + (Self.attentionSegment + 8 * v) * dh)
                         }
                         keyStride = Self.attentionSegment
                     }
@@ -133,25 +136,27 @@ extension LlamaModel {
                     DecodeAttention.attendSegment(
                         queries: qkv + r * c.qkvWidth + kv * groupSize * dh, heads: groupSize, dim: dh, scale: scale,
                         keys: UnsafePointer(vectors.baseAddress!), keyStride: keyStride, values: UnsafePointer(vectors.baseAddress! + 4),
-                        count: count, outputs: partials + slot * dh, outputStride: segments * dh,
+                        halfPrecision: halfPrecision, count: count, outputs: partials + slot * dh, outputStride: segments * dh,
                         statistics: statistics + 2 * slot, statisticsStride: 2 * segments)
                 }
             }
         }
     }
 
-    /// Copies `count` positions from `first` of one kv head into `buffer`: keys transposed (Dh, S), then values
-    /// (S, Dh), for page sizes whose eight-position vectors cross pages.
+    /// Copies `count` positions from `first` of one kv head into `buffer` as f32: keys transposed (Dh, S), then
+    /// values (S, Dh), for page sizes whose eight-position vectors cross pages.
     private func gatherSegment(
         _ chunk: SequenceChunk, first: Int, count: Int, layer: Int, kvHead: Int, cache: KVPagePool, into buffer: UnsafeMutablePointer<Float>
     ) {
         let dh = config.headDim, p = cache.pageSize, s = Self.attentionSegment
-        for i in 0..<count {
+        var i = 0
+        while i < count {
             let position = first + i
             let page = chunk.pages[position / p], column = position % p
-            let k = cache.keys(page: page, layer: layer, kvHead: kvHead) + column
-            for d in 0..<dh { buffer[d * s + i] = k[d * p] }
-            (buffer + (s + i) * dh).update(from: cache.values(page: page, layer: layer, kvHead: kvHead) + column * dh, count: dh)
+            let run = min(p - column, count - i)
+            cache.copyKeys(page: page, layer: layer, kvHead: kvHead, column: column, count: run, into: buffer + i, rowStride: s)
+            cache.copyValues(page: page, layer: layer, kvHead: kvHead, row: column, count: run, into: buffer + (s + i) * dh)
+            i += run
         }
     }
 
@@ -201,9 +206,8 @@ extension LlamaModel {
             while position < total {
                 let count = min(p, total - position)
                 let page = chunk.pages[position / p]
-                let k = cache.keys(page: page, layer: layer, kvHead: g)
-                for d in 0..<dh { (headKeys + d * total + position).update(from: k + d * p, count: count) }
-                (headValues + position * dh).update(from: cache.values(page: page, layer: layer, kvHead: g), count: count * dh)
+                cache.copyKeys(page: page, layer: layer, kvHead: g, column: 0, count: count, into: headKeys + position, rowStride: total)
+                cache.copyValues(page: page, layer: layer, kvHead: g, row: 0, count: count, into: headValues + position * dh)
                 position += count
             }
         }

@@ -13,19 +13,21 @@ public enum DecodeAttention {
     /// One segment of attention for `heads` query heads that share one kv head.
     ///
     /// `keys[v]` points at positions 8v ..< 8v + 8 of the segment, transposed (position 8v + l, dimension d at
-    /// `keys[v][d·keyStride + l]`); `values[v]` at their value rows (row l at `values[v] + l·dim`). Only the
-    /// vectors covering `count` positions are read; lanes past `count` are read but weigh nothing. Writes head h's
+    /// element d·keyStride + l); `values[v]` at their value rows (row l at element l·dim). Elements are f32, or
+    /// IEEE half precision with `halfPrecision`. Only the vectors covering `count` positions are read; lanes past
+    /// `count` are read but weigh nothing. Writes head h's
     /// Σ e_i·v_i at `outputs + h·outputStride` and (m, Σ e_i) at `statistics + h·statisticsStride`, with
     /// e_i = exp(s_i − m) and m the segment's largest score s_i = scale·⟨q_h, k_i⟩ (see `combine`).
     @inline(__always)
     public static func attendSegment(
         queries: UnsafePointer<Float>, heads: Int, dim: Int, scale: Float,
-        keys: UnsafePointer<UnsafePointer<Float>?>, keyStride: Int, values: UnsafePointer<UnsafePointer<Float>?>, count: Int,
+        keys: UnsafePointer<UnsafeRawPointer?>, keyStride: Int, values: UnsafePointer<UnsafeRawPointer?>,
+        halfPrecision: Bool = false, count: Int,
         outputs: UnsafeMutablePointer<Float>, outputStride: Int, statistics: UnsafeMutablePointer<Float>, statisticsStride: Int
     ) {
         precondition((1...segmentPositions).contains(count) && heads > 0 && dim > 0, "segment of \(count) positions, \(heads) heads, dim \(dim)")
-        lorad_attend_segment(queries, Int32(heads), Int32(dim), scale, keys, keyStride, values, Int32(count),
-                             outputs, outputStride, statistics, statisticsStride)
+        lorad_attend_segment(queries, Int32(heads), Int32(dim), scale, keys, keyStride, values, halfPrecision ? 1 : 0,
+                             Int32(count), outputs, outputStride, statistics, statisticsStride)
     }
 
     /// Joins the partial results of attention over positions split into segments. Segment g left

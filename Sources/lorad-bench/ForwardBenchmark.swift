@@ -16,6 +16,9 @@ struct ForwardBenchmark: ParsableCommand {
     @Option(help: WeightFormat.help)
     var weights: WeightFormat = .f32
 
+    @Option(help: "How the KV cache stores keys and values: f32 or f16.")
+    var kvCache = KVCachePrecision.f32
+
     @Option(help: "Prompt length for the prefill measurement.")
     var prompt = 512
 
@@ -42,7 +45,7 @@ struct ForwardBenchmark: ParsableCommand {
     mutating func run() throws {
         let config = shape.config
         let batchSizes = batches.values
-        print("lorad-bench forward --shape \(shape.rawValue) --weights \(weights.rawValue)")
+        print("lorad-bench forward --shape \(shape.rawValue) --weights \(weights.rawValue) --kv-cache \(kvCache.rawValue)")
         print(MachineCeilings.machineDescription)
         let ceilings = MachineCeilings.measureAndReport()
 
@@ -55,7 +58,7 @@ struct ForwardBenchmark: ParsableCommand {
         // Prefill: one chunk of `prompt` tokens, logits for the last position only.
         let maxBatch = batchSizes.max() ?? 1
         let pageSize = 16
-        let cache = KVPagePool(config: config, pageSize: pageSize, tokens: max(prompt, (context + steps + 1) * maxBatch) + pageSize * maxBatch)
+        let cache = KVPagePool(config: config, pageSize: pageSize, tokens: max(prompt, (context + steps + 1) * maxBatch) + pageSize * maxBatch, precision: kvCache)
         let scratch = ForwardScratch()
         let promptTokens = (0..<prompt).map { Int32(($0 * 31 + 7) % config.vocabSize) }
         var bestPrefill = Double.infinity

@@ -20,6 +20,9 @@ struct GenerateBenchmark: ParsableCommand {
     @Option(help: WeightFormat.help)
     var weights: WeightFormat = .f32
 
+    @Option(help: "How the KV cache stores keys and values: f32 or f16.")
+    var kvCache = KVCachePrecision.f32
+
     @Option(help: "Prompt tokens per job.")
     var prompt = 128
 
@@ -74,7 +77,7 @@ struct GenerateBenchmark: ParsableCommand {
         let config = shape.config
         let counts = concurrency.values
         let maxJobs = counts.max() ?? 1
-        print("lorad-bench generate --shape \(shape.rawValue) --weights \(weights.rawValue) --prompt \(prompt) --tokens \(tokens) --concurrency \(concurrency) --temperature \(temperature)")
+        print("lorad-bench generate --shape \(shape.rawValue) --weights \(weights.rawValue) --kv-cache \(kvCache.rawValue) --prompt \(prompt) --tokens \(tokens) --concurrency \(concurrency) --temperature \(temperature)")
         print(MachineCeilings.machineDescription)
         if !noCeilings {
             MachineCeilings.measureAndReport()
@@ -83,7 +86,8 @@ struct GenerateBenchmark: ParsableCommand {
         let pool = try (0..<2).map { try LoraBenchmark.randomAdapter(config, rank: rank, seed: UInt64($0 + 1)) }
         let entries = pool.map { AdapterSet.Entry(adapter: $0, scale: 1) }
         let engineConfig = EngineConfiguration(
-            maxBatchSize: maxJobs, kvCacheTokens: maxJobs * (prompt + tokens) + 256, maxChunkTokens: 256, maxQueuedJobs: 4 * maxJobs)
+            maxBatchSize: maxJobs, kvCacheTokens: maxJobs * (prompt + tokens) + 256, maxChunkTokens: 256, maxQueuedJobs: 4 * maxJobs,
+            kvCachePrecision: kvCache)
         var logger = Logger(label: "bench", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .warning
 

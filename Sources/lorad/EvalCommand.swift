@@ -26,6 +26,9 @@ struct EvalCommand: ParsableCommand {
 
     @OptionGroup var adapterOptions: AdapterOptions
 
+    @Option(help: KVCachePrecision.help)
+    var kvCachePrecision = KVCachePrecision.f32
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -58,7 +61,9 @@ struct EvalCommand: ParsableCommand {
         let adapters = try adapterOptions.adapterSet(for: loaded)
         let result: GreedyDecoder.Result
         do {
-            result = try GreedyDecoder(model: loaded, adapters: adapters.isEmpty ? nil : adapters).run(prompt: prompt, steps: steps)
+            var decoder = GreedyDecoder(model: loaded, adapters: adapters.isEmpty ? nil : adapters)
+            decoder.kvCachePrecision = kvCachePrecision
+            result = try decoder.run(prompt: prompt, steps: steps)
         } catch {
             throw CLIError("evaluation failed: \(error)")
         }

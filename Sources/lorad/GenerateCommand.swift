@@ -42,6 +42,9 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: "Prompt tokens fed per step across all jobs in prefill.")
     var maxChunkTokens = 256
 
+    @Option(help: KVCachePrecision.help)
+    var kvCachePrecision = KVCachePrecision.f32
+
     func validate() throws {
         for (name, value) in [("--max-batch-size", maxBatchSize), ("--kv-cache-tokens", kvCacheTokens), ("--max-chunk-tokens", maxChunkTokens)] where value <= 0 {
             throw ValidationError("\(name) must be a positive integer")
@@ -70,7 +73,7 @@ struct GenerateCommand: ParsableCommand {
                 configuration: EngineConfiguration(
                     maxBatchSize: maxBatchSize, kvCacheTokens: kvCacheTokens, maxChunkTokens: maxChunkTokens,
                     maxQueuedJobs: max(1, lines.count), loraMode: adapterOptions.loraMode.mode,
-                    mergeBudgetBytes: adapterOptions.mergeBudgetBytes),
+                    mergeBudgetBytes: adapterOptions.mergeBudgetBytes, kvCachePrecision: kvCachePrecision),
                 adapters: adapters, defaultSampling: defaults, logger: logger)
         } catch {
             throw CLIError("cannot start the engine: \(error)")

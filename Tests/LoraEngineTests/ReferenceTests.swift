@@ -52,4 +52,31 @@ import Testing
         }
         #expect(checked == 12)
     }
+
+    /// The engine with an f16 KV cache: the reference tokens of the base model wherever the reference's margin is
+    /// wider than twice the f16 cache's logit bound (`KVCachePrecisionTests`), and a cache half the size.
+    @Test(.enabled(if: Fixtures.available, Fixtures.skipMessage))
+    func storiesGreedyWithHalfPrecisionCache() throws {
+        let stories = try Stories.load()
+        let reference = try Fixtures.reference("stories260K")
+        let configuration = EngineConfiguration(kvCacheTokens: 8192, kvCachePrecision: .f16)
+        let exactBytes = try #require(EngineConfiguration(kvCacheTokens: 8192).kvCacheBytes(for: stories.model.config))
+        #expect(configuration.kvCacheBytes(for: stories.model.config) == exactBytes / 2)
+        let engine = try stories.engine(configuration)
+        defer { engine.shutdown() }
+        let base = try #require(reference.cases.first { $0.loras.isEmpty })
+        let log = EventLog()
+        var ids: [JobID] = []
+        for r in base.results {
+            ids.append(try engine.submit(GenerationRequest(
+                prompt: .text(r.prompt), sampling: .greedy, stop: StopConditions(maxNewTokens: reference.steps, ignoreEos: true)),
+                sink: log.sink))
+        }
+        #expect(log.waitFinished(ids.count))
+        for (id, r) in zip(ids, base.results) {
+            let got = try #require(log[id])
+            let safe = r.greedy.firstIndex { $0.margin < 2e-2 } ?? (r.greedy.count - 1)
+            #expect(Array(got.tokens.prefix(safe + 1)) == r.greedy.prefix(safe + 1).map { Int32($0.token) }, "\(r.prompt)")
+        }
+    }
 }

@@ -38,6 +38,21 @@ struct CLITests {
         #expect(json["loraMode"] as? String == "merged")
     }
 
+    /// `--kv-cache-precision f16` runs (same greedy tokens on this prompt, logits a little apart); an unknown
+    /// precision is refused with the choices.
+    @Test func evalRunsWithTheHalfPrecisionCache() throws {
+        let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
+        let arguments = ["eval", "--model", model, "--tokens", "1,403,407,261,378", "--steps", "3", "--json"]
+        let exact = try CLI.run(arguments), half = try CLI.run(arguments + ["--kv-cache-precision", "f16"])
+        #expect(half.status == 0, "stderr: \(half.stderr)")
+        let a = try #require(try JSONSerialization.jsonObject(with: Data(exact.stdout.utf8)) as? [String: Any])
+        let b = try #require(try JSONSerialization.jsonObject(with: Data(half.stdout.utf8)) as? [String: Any])
+        #expect((b["greedy"] as? [[String: Any]])?.compactMap { $0["token"] as? Int } == [432, 383, 286])
+        #expect((a["logits"] as? [Double]) != (b["logits"] as? [Double]), "the f16 cache changes the logits a little")
+        let bad = try CLI.run(arguments + ["--kv-cache-precision", "f8"])
+        #expect(bad.status != 0 && bad.stderr.contains("f16"), "stderr: \(bad.stderr)")
+    }
+
     @Test func badInputFailsWithAClearMessage() throws {
         let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
         let badTokens = try CLI.run(["eval", "--model", model, "--tokens", "1,x"])

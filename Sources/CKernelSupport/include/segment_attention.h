@@ -212,24 +212,18 @@ static inline __attribute__((always_inline)) void lorad_sa_attend(
 ///   d·key_stride + l of keys[v]. Only the vectors covering `count` positions are read; their lanes past `count`
 ///   are read but weigh nothing, so they must be readable memory.
 /// - values[v]: the value rows of positions 8v ..< 8v + 8, row l at element l·dim of values[v].
+/// - half: elements of keys and values are f32 (0) or IEEE half precision (1).
 /// - count: valid positions, 1...32.
 /// Writes head h's Σ e_i·v_i (dim floats) at out + h·out_stride and (m, Σ e_i) at stats + h·stats_stride, with
 /// e_i = exp(s_i − m), m the segment's largest score: partial results for a later join over segments.
 static inline void lorad_attend_segment(
-    const float *queries, int heads, int dim, float scale, const float *const keys[4], long key_stride,
-    const float *const values[4], int count, float *out, long out_stride, float *stats, long stats_stride)
+    const float *queries, int heads, int dim, float scale, const void *const keys[4], long key_stride,
+    const void *const values[4], int half, int count, float *out, long out_stride, float *stats, long stats_stride)
 {
-    lorad_sa_attend(0, queries, heads, dim, scale, (const void *const *)keys, key_stride, (const void *const *)values,
-                    count, out, out_stride, stats, stats_stride);
-}
-
-/// `lorad_attend_segment` over keys and values stored as IEEE half precision (16-bit elements).
-static inline void lorad_attend_segment_f16(
-    const float *queries, int heads, int dim, float scale, const uint16_t *const keys[4], long key_stride,
-    const uint16_t *const values[4], int count, float *out, long out_stride, float *stats, long stats_stride)
-{
-    lorad_sa_attend(1, queries, heads, dim, scale, (const void *const *)keys, key_stride, (const void *const *)values,
-                    count, out, out_stride, stats, stats_stride);
+    if (half)
+        lorad_sa_attend(1, queries, heads, dim, scale, keys, key_stride, values, count, out, out_stride, stats, stats_stride);
+    else
+        lorad_sa_attend(0, queries, heads, dim, scale, keys, key_stride, values, count, out, out_stride, stats, stats_stride);
 }
 
 #pragma clang diagnostic pop

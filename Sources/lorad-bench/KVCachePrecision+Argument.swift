@@ -1,0 +1,4 @@
+import ArgumentParser
+import LoraModel
+
+extension KVCachePrecision: ExpressibleByArgument {}
