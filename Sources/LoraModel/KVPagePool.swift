@@ -111,20 +111,11 @@ public final class KVPagePool {
             for d in 0..<headDim { base[k + d * pageSize] = key[d] }
             (base + v).update(from: value, count: headDim)
         case .f16:
+            // Saturating, so a large activation does not become an infinite score.
             let base = UnsafeMutableRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self)
-            for d in 0..<headDim {
-                base[k + d * pageSize] = Self.halfBits(key[d])
-                base[v + d] = Self.halfBits(value[d])
-            }
+            HalfPrecision.storeFloat16Saturating(key, count: headDim, to: base + k, stride: pageSize)
+            HalfPrecision.storeFloat16Saturating(value, count: headDim, to: base + v, stride: 1)
         }
-    }
-
-    /// f16 bits of `x`, rounded to nearest even; magnitudes past f16's largest finite value saturate to it, so a
-    /// large activation does not become an infinite score (NaN stays NaN).
-    @inline(__always)
-    static func halfBits(_ x: Float) -> UInt16 {
-        let largest: Float = 65504
-        return Float16(x.magnitude > largest ? Float(signOf: x, magnitudeOf: largest) : x).bitPattern
     }
 
     /// Copies `count` positions from `column` of a page's keys, as f32, into Dh rows of `destination`

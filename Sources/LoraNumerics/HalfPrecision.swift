@@ -38,6 +38,18 @@ public enum HalfPrecision {
         }
     }
 
+    /// f16 bits of `count` floats at `source`, written `stride` elements apart from `destination`: rounded to
+    /// nearest even, magnitudes past f16's largest finite value (65504) saturated to it rather than infinite, NaN
+    /// kept NaN. Not inlinable on purpose: this module is built with the vector ISA, where the conversion is an
+    /// instruction; inlined into a module built without it, it becomes a library call per value.
+    public static func storeFloat16Saturating(_ source: UnsafePointer<Float>, count: Int, to destination: UnsafeMutablePointer<UInt16>, stride: Int) {
+        let largest: Float = 65504
+        for i in 0..<count {
+            let x = source[i]
+            destination[i * stride] = Float16(x.magnitude > largest ? Float(signOf: x, magnitudeOf: largest) : x).bitPattern
+        }
+    }
+
     /// Converts `count` little-endian f16 values at `source` into `destination`.
     public static func convertFloat16(_ source: UnsafeRawPointer, to destination: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count {

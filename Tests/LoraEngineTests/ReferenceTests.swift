@@ -75,8 +75,10 @@ import Testing
         #expect(log.waitFinished(ids.count))
         for (id, r) in zip(ids, base.results) {
             let got = try #require(log[id])
-            let safe = r.greedy.firstIndex { $0.margin < 2e-2 } ?? (r.greedy.count - 1)
-            #expect(Array(got.tokens.prefix(safe + 1)) == r.greedy.prefix(safe + 1).map { Int32($0.token) }, "\(r.prompt)")
+            // A step whose margin is within the f16 cache's reach may legitimately pick the other token.
+            let safe = r.greedy.firstIndex { $0.margin < 2e-2 } ?? r.greedy.count
+            #expect(safe > 0, "\(r.prompt): no step to compare")
+            #expect(Array(got.tokens.prefix(safe)) == r.greedy.prefix(safe).map { Int32($0.token) }, "\(r.prompt)")
         }
     }
 }

@@ -46,8 +46,8 @@ struct ForwardConsistencyTests {
         #expect(worst < 1e-4, "largest difference to the naive reference: \(worst)")
     }
 
-    /// Decode attention scores a kv head's query heads three at a time, then one by one: groups of 3, 4 (3 + 1)
-    /// and 1, with SmolLM2's head size halved, decoded token by token across a segment boundary, against the
+    /// Decode attention takes a kv head's query heads three at a time, a group of four as two and two: groups of
+    /// 3, 4 and 1, with SmolLM2's head size halved, decoded token by token across a segment boundary, against the
     /// naive reference.
     @Test(arguments: [(6, 2), (8, 2), (3, 3)])
     func groupedQueryDecodingMatchesNaiveReference(heads: Int, kvHeads: Int) throws {

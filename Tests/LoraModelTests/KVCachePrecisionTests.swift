@@ -26,8 +26,10 @@ struct KVCachePrecisionTests {
         #expect(worst <= Self.logitBound, "\(modelName), pages of \(pageSize): prompt logits differ by up to \(worst)")
         #expect(worst > 0, "\(modelName): an f16 cache that changes nothing is not storing f16")
         for (i, (x, y)) in zip(a.steps, b.steps).enumerated() {
+            // A step whose margin is within the bound's reach may legitimately pick the other token.
+            guard x.margin > 2 * Self.logitBound else { break }
             #expect(x.token == y.token, "\(modelName), pages of \(pageSize): step \(i) token \(y.token), f32 cache \(x.token)")
-            guard x.token == y.token, x.margin > 2 * Self.logitBound else { break }
+            guard x.token == y.token else { break }
         }
     }
 
