@@ -13,6 +13,17 @@ let vectorISA: [SwiftSetting] = {
     return []
 }()
 
+// The decode-attention kernel is C (clang's own optimizer keeps its accumulators in registers); it gets the same
+// instruction set as the Swift kernels.
+let vectorISAForC: [CSetting] = {
+    #if arch(x86_64)
+    if Context.environment["LORAD_PORTABLE"] == nil {
+        return [.unsafeFlags(["-mavx2", "-mfma", "-mf16c", "-O3"])]
+    }
+    #endif
+    return [.unsafeFlags(["-O3"])]
+}()
+
 // The executables are built without AVX (so their first act, the CPU check, runs anywhere) and only need to
 // know whether the kernels they link were built with it.
 let vectorISACheck: [SwiftSetting] = {
@@ -50,9 +61,10 @@ let package = Package(
         ),
         // Prefetch hints for the kernels, and the CPU check the executables run before any kernel.
         .target(name: "CKernelSupport"),
+        .target(name: "CSegmentAttention", cSettings: vectorISAForC),
         .target(
             name: "LoraNumerics",
-            dependencies: ["CBLAS", "CKernelSupport"],
+            dependencies: ["CBLAS", "CKernelSupport", "CSegmentAttention"],
             swiftSettings: vectorISA
         ),
         .target(

@@ -1,11 +1,11 @@
-import CKernelSupport
+import CSegmentAttention
 
 /// Decode attention over a paged cache, one segment of positions at a time, and the join of the segments.
 ///
 /// A decode step scores one query against every cached position of its head. With keys stored transposed within
 /// a page (dimension-major), eight positions' scores are one vector, so the kernel needs no horizontal sums; it
 /// keeps the scores of up to three query heads in registers through the softmax, then sweeps the values once for
-/// those heads. The kernel is C (`segment_attention.h`): Swift spilled its accumulators.
+/// those heads. The kernel is C (`CSegmentAttention`): Swift spilled its accumulators.
 public enum DecodeAttention {
     /// Positions in one segment: the unit of work and of the softmax's partial results.
     public static let segmentPositions = Int(LORAD_SEGMENT_POSITIONS)
@@ -18,7 +18,6 @@ public enum DecodeAttention {
     /// `count` are read but weigh nothing. Writes head h's
     /// Σ e_i·v_i at `outputs + h·outputStride` and (m, Σ e_i) at `statistics + h·statisticsStride`, with
     /// e_i = exp(s_i − m) and m the segment's largest score s_i = scale·⟨q_h, k_i⟩ (see `combine`).
-    @inline(__always)
     public static func attendSegment(
         queries: UnsafePointer<Float>, heads: Int, dim: Int, scale: Float,
         keys: UnsafePointer<UnsafeRawPointer?>, keyStride: Int, values: UnsafePointer<UnsafeRawPointer?>,

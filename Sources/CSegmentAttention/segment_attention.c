@@ -1,13 +1,14 @@
 // Decode attention over one segment of at most 32 cached positions, for the query heads that share one kv head.
 //
 // Written in C with clang's vector extensions because the Swift compiler spilled this kernel's twelve
-// accumulators to the stack on every iteration and called a generic, non-inlined horizontal max. The same
-// source compiles to AVX2/FMA instructions in the default build and to SSE in a portable one.
+// accumulators to the stack on every iteration and called a generic, non-inlined horizontal max. It is a C target
+// of its own, compiled by clang (its -O3 pipeline fully unrolls the head and vector loops, so the accumulators
+// live in registers; compiled as a header through Swift's pipeline they did not) with AVX2/FMA/F16C in the
+// default build and for baseline x86-64 (SSE) with LORAD_PORTABLE=1.
 //
 // Keys are stored transposed within a page (dimension-major), so eight positions' scores are one vector and
 // need no horizontal sums: score(i) = Σ_d q[d] · K[d][i].
-#ifndef LORAD_SEGMENT_ATTENTION_H
-#define LORAD_SEGMENT_ATTENTION_H
+#include "segment_attention.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -20,9 +21,6 @@
 
 typedef float lorad_sa_f8 __attribute__((ext_vector_type(8)));
 typedef int32_t lorad_sa_i8 __attribute__((ext_vector_type(8)));
-
-/// Positions in one segment: four vectors of eight.
-#define LORAD_SEGMENT_POSITIONS 32
 
 static inline __attribute__((always_inline)) lorad_sa_f8 lorad_sa_load(const float *p) {
     lorad_sa_f8 v;
@@ -100,26 +98,26 @@ static inline __attribute__((always_inline)) void lorad_sa_score_block(
     long key_stride, int count, float *weights, float *stats, long stats_stride)
 {
     lorad_sa_f8 acc[3][4];
-    for (int h = 0; h < H; h++)
-        for (int v = 0; v < V; v++) acc[h][v] = lorad_sa_splat(0.0f);
+    _Pragma("clang loop unroll(full)") for (int h = 0; h < H; h++)
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++) acc[h][v] = lorad_sa_splat(0.0f);
     for (int d = 0; d < dim; d++) {
         lorad_sa_f8 k[4];
-        for (int v = 0; v < V; v++) k[v] = lorad_sa_load_any((const char *)keys[v] + (half ? 2 : 4) * d * key_stride, half);
-        for (int h = 0; h < H; h++) {
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++) k[v] = lorad_sa_load_any((const char *)keys[v] + (half ? 2 : 4) * d * key_stride, half);
+        _Pragma("clang loop unroll(full)") for (int h = 0; h < H; h++) {
             lorad_sa_f8 w = lorad_sa_splat(q[h * dim + d]);
-            for (int v = 0; v < V; v++) acc[h][v] = acc[h][v] + w * k[v];
+            _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++) acc[h][v] = acc[h][v] + w * k[v];
         }
     }
     const lorad_sa_i8 lanes = {0, 1, 2, 3, 4, 5, 6, 7};
     for (int h = 0; h < H; h++) {
         lorad_sa_f8 largest = lorad_sa_splat(-INFINITY);
-        for (int v = 0; v < V; v++) {
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++) {
             acc[h][v] = lorad_sa_select(lanes + 8 * v < count, acc[h][v] * scale, lorad_sa_splat(-INFINITY));
             largest = __builtin_elementwise_max(largest, acc[h][v]);
         }
         float m = __builtin_reduce_max(largest);
         lorad_sa_f8 sum = lorad_sa_splat(0.0f);
-        for (int v = 0; v < V; v++) {
+        _Pragma("clang loop unroll(full)") for (int v = 0; v < V; v++) {
             lorad_sa_f8 e = lorad_sa_exp(acc[h][v] - m);
             sum += e;
             lorad_sa_store(weights + h * LORAD_SEGMENT_POSITIONS + 8 * v, e);
@@ -136,18 +134,18 @@ static inline __attribute__((always_inline)) void lorad_sa_value_block(
 {
     lorad_sa_f8 acc[3][4];
     for (int h = 0; h < H; h++)
-        for (int c = 0; c < C; c++) acc[h][c] = lorad_sa_splat(0.0f);
+        _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) acc[h][c] = lorad_sa_splat(0.0f);
     for (int i = 0; i < count; i++) {
         const char *row = (const char *)values[i >> 3] + (half ? 2 : 4) * ((i & 7) * dim + column);
         lorad_sa_f8 w[3];
-        for (int h = 0; h < H; h++) w[h] = lorad_sa_splat(weights[h * LORAD_SEGMENT_POSITIONS + i]);
-        for (int c = 0; c < C; c++) {
+        _Pragma("clang loop unroll(full)") for (int h = 0; h < H; h++) w[h] = lorad_sa_splat(weights[h * LORAD_SEGMENT_POSITIONS + i]);
+        _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) {
             lorad_sa_f8 x = lorad_sa_load_any(row + (half ? 16 : 32) * c, half);
-            for (int h = 0; h < H; h++) acc[h][c] = acc[h][c] + w[h] * x;
+            _Pragma("clang loop unroll(full)") for (int h = 0; h < H; h++) acc[h][c] = acc[h][c] + w[h] * x;
         }
     }
     for (int h = 0; h < H; h++)
-        for (int c = 0; c < C; c++) lorad_sa_store(out + h * out_stride + column + 8 * c, acc[h][c]);
+        _Pragma("clang loop unroll(full)") for (int c = 0; c < C; c++) lorad_sa_store(out + h * out_stride + column + 8 * c, acc[h][c]);
 }
 
 #define LORAD_SA_SCORE_CASE(h, v) case (h) * 8 + (v): \
@@ -205,18 +203,7 @@ static inline __attribute__((always_inline)) void lorad_sa_attend(
     }
 }
 
-/// One segment of decode attention for `heads` query heads sharing one kv head.
-///
-/// - queries: head h's query at queries + h·dim.
-/// - keys[v]: positions 8v ..< 8v + 8 of the segment, transposed: position 8v + l, dimension d at element
-///   d·key_stride + l of keys[v]. Only the vectors covering `count` positions are read; their lanes past `count`
-///   are read but weigh nothing, so they must be readable memory.
-/// - values[v]: the value rows of positions 8v ..< 8v + 8, row l at element l·dim of values[v].
-/// - half: elements of keys and values are f32 (0) or IEEE half precision (1).
-/// - count: valid positions, 1...32.
-/// Writes head h's Σ e_i·v_i (dim floats) at out + h·out_stride and (m, Σ e_i) at stats + h·stats_stride, with
-/// e_i = exp(s_i − m), m the segment's largest score: partial results for a later join over segments.
-static inline void lorad_attend_segment(
+void lorad_attend_segment(
     const float *queries, int heads, int dim, float scale, const void *const keys[4], long key_stride,
     const void *const values[4], int half, int count, float *out, long out_stride, float *stats, long stats_stride)
 {
@@ -227,5 +214,3 @@ static inline void lorad_attend_segment(
 }
 
 #pragma clang diagnostic pop
-
-#endif
