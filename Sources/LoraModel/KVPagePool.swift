@@ -135,9 +135,8 @@ public final class KVPagePool {
     private func copyElements(from offset: Int, count: Int, into destination: UnsafeMutablePointer<Float>) {
         switch precision {
         case .f32: destination.update(from: storage.pointer + offset, count: count)
-        case .f16:
-            let source = UnsafeRawPointer(storage.pointer).assumingMemoryBound(to: UInt16.self) + offset
-            for i in 0..<count { destination[i] = HalfPrecision.float16ToFloat(source[i]) }
+        // Stored in the host's order, little-endian on every host lorad builds for.
+        case .f16: HalfPrecision.convertFloat16(UnsafeRawPointer(storage.pointer) + 2 * offset, to: destination, count: count)
         }
     }
 }

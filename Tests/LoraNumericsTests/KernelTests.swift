@@ -231,4 +231,23 @@ struct KernelTests {
         #expect(HalfPrecision.bfloat16ToFloat(0xC040) == -3)
         #expect(HalfPrecision.bfloat16ToFloat(0x7F80) == .infinity)
     }
+
+    /// The bulk conversions (eight at a time, then a scalar tail) equal the one-value ones on every bit pattern,
+    /// from an odd offset, so both the vector loop and the tail run.
+    @Test func bulkHalfPrecisionConversionsMatchScalar() {
+        let patterns = (0..<65_541).map { UInt16(truncatingIfNeeded: $0 &* 40_503) }
+        let bytes = patterns.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        var f16 = [Float](repeating: 0, count: patterns.count - 1), bf16 = f16
+        bytes.withUnsafeBytes { raw in
+            HalfPrecision.convertFloat16(raw.baseAddress! + 2, to: &f16, count: f16.count)
+            HalfPrecision.convertBFloat16(raw.baseAddress! + 2, to: &bf16, count: bf16.count)
+        }
+        var mismatches = 0
+        for (i, bits) in patterns.dropFirst().enumerated() {
+            let h = HalfPrecision.float16ToFloat(bits), b = HalfPrecision.bfloat16ToFloat(bits)
+            if !(h.isNaN ? f16[i].isNaN : f16[i].bitPattern == h.bitPattern) { mismatches += 1 }
+            if !(b.isNaN ? bf16[i].isNaN : bf16[i].bitPattern == b.bitPattern) { mismatches += 1 }
+        }
+        #expect(mismatches == 0)
+    }
 }
