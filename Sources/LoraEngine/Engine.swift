@@ -100,7 +100,15 @@ public final class Engine: Sendable {
     }
 
     /// The latest snapshot.
-    public func status() -> EngineStatus { control.withLock { $0.status } }
+    public func status() -> EngineStatus {
+        control.withLock { state in
+            var status = state.status
+            // Calls that arrived but are still building their set, or waiting for an earlier one to finish
+            // building, hold a ticket not yet installed.
+            status.pendingSetLoras += Int(state.nextTicket - state.nextTicketToInstall)
+            return status
+        }
+    }
 
     /// Validates and queues a job; its events go to `sink` on the engine thread (see `JobSink`). Throws
     /// `EngineError` when the request is invalid, can never fit (`promptTooLong`, `contextExceeded`), or the

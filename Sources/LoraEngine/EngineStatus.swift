@@ -9,7 +9,7 @@ public struct EngineStatus: Sendable, Equatable {
     /// The adapter epoch in force (0 for the initial set, +1 per commit).
     public var epoch: UInt64 = 0
     public var adapters: [AdapterDescription] = []
-    /// setLoras calls waiting or draining.
+    /// setLoras calls not finished: building their set, waiting for their turn, or waiting for the drain.
     public var pendingSetLoras = 0
     /// Forward passes run so far.
     public var steps = 0

@@ -34,11 +34,12 @@ struct SetLorasOrderTests {
         // The second call's set is ready, but its turn has not come: nothing is installed or committed.
         #expect(outcomes.done.wait(timeout: .now() + .milliseconds(200)) == .timedOut)
         #expect(engine.status().epoch == 0)
-        #expect(engine.status().pendingSetLoras == 0)
+        #expect(engine.status().pendingSetLoras == 2, "one call building, one waiting for its turn")
         engine.install(ticket: slow, Engine.PendingSetLoras(set: try engine.buildSet(stories.entries([("dragon", 1)])), timeoutNanos: nil,
                                                             onTimeout: .abort, completion: outcomes.record("first")))
         #expect(outcomes.done.wait(timeout: .now() + 20) == .success)
         #expect(outcomes.done.wait(timeout: .now() + 20) == .success)
+        #expect(engine.status().pendingSetLoras == 0, "both calls finished")
         let first = try #require(outcomes["first"]).get(), second = try #require(outcomes["second"]).get()
         #expect(first.epoch == 1)
         #expect(first.adapters.map(\.name) == ["dragon"])
@@ -56,6 +57,7 @@ struct SetLorasOrderTests {
         engine.setLoras(prebuilt: try engine.buildSet(stories.entries([("snow", 1)])), timeout: nil, onTimeout: .abort,
                         completion: outcomes.record("second"))
         #expect(outcomes.done.wait(timeout: .now() + .milliseconds(100)) == .timedOut)
+        #expect(engine.status().pendingSetLoras == 2)
         engine.install(ticket: failing, nil)  // its build threw: it installs nothing
         #expect(outcomes.done.wait(timeout: .now() + 20) == .success)
         let second = try #require(outcomes["second"]).get()
