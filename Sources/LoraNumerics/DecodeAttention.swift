@@ -5,7 +5,8 @@ import CSegmentAttention
 /// A decode step scores one query against every cached position of its head. With keys stored transposed within
 /// a page (dimension-major), eight positions' scores are one vector, so the kernel needs no horizontal sums; it
 /// keeps the scores of up to three query heads in registers through the softmax, then sweeps the values head by
-/// head (the first head's sweep brings each row from memory, the others read it from L1). The kernel is C (`CSegmentAttention`): Swift spilled its accumulators.
+/// head (the first head's sweep brings each row from memory, the others read it from L1). The kernel is C
+/// (`CSegmentAttention`): Swift spilled its accumulators.
 public enum DecodeAttention {
     /// Positions in one segment: the unit of work and of the softmax's partial results.
     public static let segmentPositions = Int(LORAD_SEGMENT_POSITIONS)

@@ -36,16 +36,7 @@ public enum HalfPrecision {
     /// Converts `count` little-endian bf16 values at `source` into `destination`, eight at a time with the
     /// vector widening of `widen.h`.
     public static func convertBFloat16(_ source: UnsafeRawPointer, to destination: UnsafeMutablePointer<Float>, count: Int) {
-        let out = UnsafeMutableRawPointer(destination)
-        var i = 0
-        while i + 8 <= count {
-            out.storeBytes(of: lorad_widen_bfloat16(source + 2 * i), toByteOffset: 4 * i, as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count {
-            destination[i] = bfloat16ToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-            i += 1
-        }
+        widen(source, to: destination, count: count, eight: { lorad_widen_bfloat16($0) }, one: bfloat16ToFloat)
     }
 
     /// f16 bits of `count` floats at `source`, written `stride` elements apart from `destination`: rounded to
@@ -63,14 +54,23 @@ public enum HalfPrecision {
     /// Converts `count` little-endian f16 values at `source` into `destination`, exactly, eight at a time with the
     /// vector widening of `widen.h` (`vcvtph2ps`).
     public static func convertFloat16(_ source: UnsafeRawPointer, to destination: UnsafeMutablePointer<Float>, count: Int) {
+        widen(source, to: destination, count: count, eight: { lorad_widen_float16($0) }, one: float16ToFloat)
+    }
+
+    /// The loop both conversions share: eight values at a time with `eight`, the tail one by one with `one`.
+    @inline(__always)
+    private static func widen(
+        _ source: UnsafeRawPointer, to destination: UnsafeMutablePointer<Float>, count: Int,
+        eight: (UnsafeRawPointer) -> SIMD8<Float>, one: (UInt16) -> Float
+    ) {
         let out = UnsafeMutableRawPointer(destination)
         var i = 0
         while i + 8 <= count {
-            out.storeBytes(of: lorad_widen_float16(source + 2 * i), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+            out.storeBytes(of: eight(source + 2 * i), toByteOffset: 4 * i, as: SIMD8<Float>.self)
             i += 8
         }
         while i < count {
-            destination[i] = float16ToFloat(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+            destination[i] = one(UInt16(littleEndian: source.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
             i += 1
         }
     }

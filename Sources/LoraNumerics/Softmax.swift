@@ -16,11 +16,9 @@ public enum Softmax {
         while i < n { x[i] *= inv; i += 1 }
     }
 
-    /// Replaces `x[0..<n]` by `exp(x[i] - max)` and returns that maximum and the sum of the new values: an
-    /// unnormalized softmax, for attention computed in segments whose partial results are combined later.
-    /// For `n == 0`, `(-∞, 0)`.
-    @discardableResult
-    public static func exponentiate(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> (max: Float, sum: Float) {
+    /// Replaces `x[0..<n]` by `exp(x[i] - max)` and returns that maximum and the sum of the new values: the
+    /// unnormalized first pass of `inPlace`. For `n == 0`, `(-∞, 0)`.
+    private static func exponentiate(_ x: UnsafeMutablePointer<Float>, _ n: Int) -> (max: Float, sum: Float) {
         guard n > 0 else { return (-.infinity, 0) }
         let raw = UnsafeMutableRawPointer(x)
         var maxVector = SIMD8<Float>(repeating: -.infinity)
