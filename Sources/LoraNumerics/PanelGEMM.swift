@@ -78,23 +78,54 @@ public enum PanelGEMM {
             let jobs = shared.value
             withUnsafeTemporaryAllocation(of: Float.self, capacity: rowBlock * PanelMatrix.width) { temp in
                 guard let tempBase = temp.baseAddress else { return }
-                while let band = nextBand() {
+                var band = nextBand()
+                while let current = band {
+                    // The band this part takes next, claimed while its last panel of this band computes, so
+                    // that panel's prefetch asks for the weights this core reads next rather than for the
+                    // neighbouring panel, which another core has usually claimed.
+                    var upcoming: Range<Int>?
+                    var claimed = false
                     var first = 0
                     while first < rows {
                         let count = min(rowBlock, rows - first)
-                        var j = 0, start = 0
-                        for g in band {
-                            while g >= start + jobs[j].panelCount {
-                                start += jobs[j].panelCount
-                                j += 1
+                        let lastBlock = first + count >= rows
+                        for g in current {
+                            let following: Int?
+                            if g + 1 < current.upperBound {
+                                following = g + 1
+                            } else if !lastBlock {
+                                following = current.lowerBound
+                            } else {
+                                if !claimed {
+                                    upcoming = nextBand()
+                                    claimed = true
+                                }
+                                following = upcoming?.lowerBound
                             }
-                            jobs[j].run(panel: g - start, firstRow: first, rowCount: count, temp: tempBase)
+                            let (j, panel) = locate(g, in: jobs)
+                            let next = following.map { f -> UnsafeRawPointer in
+                                let (k, q) = locate(f, in: jobs)
+                                return jobs[k].panelStart(q)
+                            }
+                            jobs[j].run(panel: panel, next: next, firstRow: first, rowCount: count, temp: tempBase)
                         }
                         first += count
                     }
+                    band = claimed ? upcoming : nextBand()
                 }
             }
         }
+    }
+
+    /// The job holding panel `g` of the panels of all jobs numbered one after another, and its index there.
+    @inline(__always)
+    private static func locate(_ g: Int, in jobs: UnsafeBufferPointer<Job>) -> (job: Int, panel: Int) {
+        var j = 0, start = 0
+        while j + 1 < jobs.count, g >= start + jobs[j].panelCount {
+            start += jobs[j].panelCount
+            j += 1
+        }
+        return (j, g - start)
     }
 }
 
@@ -133,17 +164,24 @@ private struct Job: @unchecked Sendable {
 
     var panelCount: Int { (outRows + Self.width - 1) / Self.width }
 
-    func run(panel p: Int, firstRow: Int, rowCount: Int, temp: UnsafeMutablePointer<Float>) {
+    /// Where panel `p`'s weights start.
+    func panelStart(_ p: Int) -> UnsafeRawPointer { panels + p * depth * Self.width * element.byteSize }
+
+    /// Computes panel `p` for one block of rows; `next` is where the panel this core computes after it starts
+    /// (nil: none), which the tiles prefetch while this one's last chunk computes.
+    func run(panel p: Int, next: UnsafeRawPointer?, firstRow: Int, rowCount: Int, temp: UnsafeMutablePointer<Float>) {
         // One switch per panel and row block; the loops below are specialised per format.
         switch element {
-        case .float32: run(Float32Column.self, panel: p, firstRow: firstRow, rowCount: rowCount, temp: temp)
-        case .bfloat16: run(BFloat16Column.self, panel: p, firstRow: firstRow, rowCount: rowCount, temp: temp)
-        case .float16: run(Float16Column.self, panel: p, firstRow: firstRow, rowCount: rowCount, temp: temp)
+        case .float32: run(Float32Column.self, panel: p, next: next, firstRow: firstRow, rowCount: rowCount, temp: temp)
+        case .bfloat16: run(BFloat16Column.self, panel: p, next: next, firstRow: firstRow, rowCount: rowCount, temp: temp)
+        case .float16: run(Float16Column.self, panel: p, next: next, firstRow: firstRow, rowCount: rowCount, temp: temp)
         }
     }
 
     @inline(__always)
-    private func run<L: PanelColumnLoad>(_ load: L.Type, panel p: Int, firstRow: Int, rowCount: Int, temp: UnsafeMutablePointer<Float>) {
+    private func run<L: PanelColumnLoad>(
+        _ load: L.Type, panel p: Int, next: UnsafeRawPointer?, firstRow: Int, rowCount: Int, temp: UnsafeMutablePointer<Float>
+    ) {
         let w = Self.width
         let columnBytes = w * L.byteSize
         let valid = min(w, outRows - p * w)
@@ -157,24 +195,28 @@ private struct Job: @unchecked Sendable {
             c = temp
             ldc = w
         }
-        let panel = panels + p * depth * columnBytes
+        let panel = panelStart(p)
         for chunk in 0..<chunks {
             let k0 = depth * chunk / chunks, k1 = depth * (chunk + 1) / chunks
             let load = chunk > 0
             let wp = panel + k0 * columnBytes
             let chunkBytes = (k1 - k0) * columnBytes
             let fullTiles = rowCount / 4
+            // The next chunk of this panel, or for the last chunk the next panel this core computes.
+            let nextChunk = chunk + 1 < chunks ? wp + chunkBytes : next
             var t = 0
-            if fullTiles >= 2 {
+            if fullTiles >= 2, let nextChunk {
                 // The first tile reads this chunk from memory and the others from cache, so on its own the
                 // memory stream would stop while they compute (the hardware prefetcher follows misses only).
                 // The first tiles each ask for a share of the next chunk instead: the weights are one stream
-                // in the order they are used, and a prefetch past the end is a harmless hint. At batch 16
-                // this took the products from ~50% to ~75% of peak; a prefill block needs no more than four.
-                // Each input index's panel column is `columnBytes`: a tile prefetches 1/sharing of one per index.
+                // in the order this core uses them. At batch 16 this took the products from ~50% to ~75% of
+                // peak; a prefill block needs no more than four. Each input index's panel column is
+                // `columnBytes`: a tile prefetches 1/sharing of one per index. (The last chunk of a panel
+                // that is not followed by a chunk of the same size prefetches a little past its next; a
+                // prefetch is a hint that never faults.)
                 let sharing = min(fullTiles, Self.prefetchingTiles)
                 let stride = columnBytes / sharing
-                var ahead = wp + chunkBytes
+                var ahead = nextChunk
                 while t < 4 * sharing {
                     Self.tile4(L.self, w: wp, x: x + (firstRow + t) * ldx + k0, ldx: ldx, depth: k1 - k0, c: c + t * ldc, ldc: ldc, load: load,
                                prefetch: true, ahead: ahead, aheadStride: stride)
@@ -232,7 +274,7 @@ private struct Job: @unchecked Sendable {
         let step = Self.width * L.byteSize
         for k in 0..<depth {
             if prefetch {
-                lorad_prefetch_read(next)
+                lorad_prefetch_read_ahead(next)
                 next += aheadStride
             }
             let w0 = L.vector(column, 0), w1 = L.vector(column, 1), w2 = L.vector(column, 2)

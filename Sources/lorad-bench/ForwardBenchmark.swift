@@ -58,7 +58,7 @@ struct ForwardBenchmark: ParsableCommand {
         // Prefill: one chunk of `prompt` tokens, logits for the last position only.
         let maxBatch = batchSizes.max() ?? 1
         let pageSize = 16
-        let cache = KVPagePool(config: config, pageSize: pageSize, tokens: max(prompt, (context + steps + 1) * maxBatch) + pageSize * maxBatch, precision: kvCache)
+        let cache = KVPagePool(config: config, pageSize: pageSize, tokens: max(prompt, (context + 2 * steps + 1) * maxBatch) + pageSize * maxBatch, precision: kvCache)
         let scratch = ForwardScratch()
         let promptTokens = (0..<prompt).map { Int32(($0 * 31 + 7) % config.vocabSize) }
         var bestPrefill = Double.infinity
@@ -86,6 +86,10 @@ struct ForwardBenchmark: ParsableCommand {
                              batch, context, round.tokensPerSecond, round.medianStep * 1e3, boundSeconds * 1e3, 100 * boundSeconds / round.medianStep,
                              batch == 1 ? " (target ≥ 90%)" : "", 100 * aroundBound / round.medianStep, aroundBound * 1e3, round.aroundGBps,
                              100 * stepFLOPs / round.medianStep / 1e9 / ceilings.sgemmGFLOPS))
+                if let paired = round.pairedRatios {
+                    print(String(format: "decode batch %2d, each step right after its own %d MiB probe: median %.0f%% of that probe's bound (%.0f–%.0f%% over %d steps; probes %.1f–%.1f GB/s)",
+                                 batch, Self.pairedProbeBytes >> 20, 100 * paired.median, 100 * paired.low, 100 * paired.high, steps, paired.lowGBps, paired.highGBps))
+                }
             }
             guard measured.count > 1 else { continue }
             // Each round against the bandwidth probed around it: the same-run ceiling closest in time.
@@ -94,6 +98,11 @@ struct ForwardBenchmark: ParsableCommand {
             print(String(format: "decode batch %2d over %d rounds: median %.0f%% of the bound measured around each round (%.0f–%.0f%%), median %.1f tokens/s (%.1f–%.1f)",
                          batch, measured.count, ratios[ratios.count / 2], ratios[0], ratios[ratios.count - 1],
                          rates[rates.count / 2], rates[0], rates[rates.count - 1]))
+            let paired = measured.compactMap(\.pairedRatios).map(\.median).sorted()
+            if !paired.isEmpty {
+                print(String(format: "decode batch %2d over %d rounds, steps against their own probes: median of round medians %.0f%% (%.0f–%.0f%%)",
+                             batch, paired.count, 100 * paired[paired.count / 2], 100 * paired[0], 100 * paired[paired.count - 1]))
+            }
         }
     }
 
@@ -102,14 +111,27 @@ struct ForwardBenchmark: ParsableCommand {
         var medianStep: Double
         var tokensPerSecond: Double
         var aroundGBps: Double
+        /// Batch 1 only: each step's bound from the probe taken just before it, over the step's time.
+        var pairedRatios: PairedRatios?
     }
+
+    /// Per-step ratios (bound from the step's own probe / step time): median, range, and the probes' range.
+    struct PairedRatios {
+        var median: Double, low: Double, high: Double
+        var lowGBps: Double, highGBps: Double
+    }
+
+    /// The probe read right before each paired step: far beyond the 32 MiB L3, short enough (≈ 10 ms) that
+    /// the bandwidth it sees is the one the step that follows sees.
+    static let pairedProbeBytes = 256 << 20
 
     /// Fills `batch` sequences with `context` positions (untimed), then times one warm-up and `steps` decode steps
     /// between two bandwidth probes.
     private func decodeRound(_ model: LlamaModel, batch: Int, cache: KVPagePool, scratch: ForwardScratch, promptTokens: [Int32]) throws -> DecodeRound {
         let config = model.config
         var pages: [[Int32]] = []
-        for _ in 0..<batch { pages.append(try allocate(cache, context + steps + 1)) }
+        // Batch 1 runs `steps` more, each after its own probe.
+        for _ in 0..<batch { pages.append(try allocate(cache, context + (batch == 1 ? 2 : 1) * steps + 1)) }
         defer { for p in pages { cache.release(p) } }
         let contextTokens = Array(promptTokens.prefix(context)) + Array(repeating: 5, count: max(0, context - prompt))
         for s in 0..<batch {
@@ -128,8 +150,28 @@ struct ForwardBenchmark: ParsableCommand {
             cached += 1
         }
         let after = MachineCeilings.readBandwidth(bytes: 1 << 29)
+        var paired: PairedRatios?
+        if batch == 1 {
+            // The bandwidth moves within seconds here, so probes minutes or even a round apart misjudge the
+            // bound: pair every step with a single read of a buffer just before it (one pass each, like the step).
+            let probe = MachineCeilings.ProbeBuffer(bytes: Self.pairedProbeBytes)
+            let bytes = Double(model.weights.decodeReadBytes)
+            var ratios: [Double] = [], rates: [Double] = []
+            for step in 0..<steps {
+                let gbps = probe.readOnce()
+                let chunk = SequenceChunk(tokens: [Int32((step * 17 + 3) % config.vocabSize)], pages: pages[0], cachedLength: cached)
+                let t = Clock.now()
+                _ = try model.forward([chunk], cache: cache, scratch: scratch)
+                ratios.append(bytes / (gbps * 1e9) / Clock.seconds(since: t))
+                rates.append(gbps)
+                cached += 1
+            }
+            ratios.sort()
+            paired = PairedRatios(median: ratios[ratios.count / 2], low: ratios[0], high: ratios[ratios.count - 1],
+                                  lowGBps: rates.min() ?? 0, highGBps: rates.max() ?? 0)
+        }
         return DecodeRound(medianStep: times.sorted()[times.count / 2], tokensPerSecond: Double(batch * steps) / times.reduce(0, +),
-                           aroundGBps: (before + after) / 2)
+                           aroundGBps: (before + after) / 2, pairedRatios: paired)
     }
 
     private func allocate(_ cache: KVPagePool, _ positions: Int) throws -> [Int32] {

@@ -68,6 +68,36 @@ struct MachineCeilings {
     }
 }
 
+extension MachineCeilings {
+    /// A buffer read whole, once per call, on every core: the bandwidth probe a single decode step is paired with.
+    final class ProbeBuffer {
+        private let buffer: FloatBuffer
+        private var sink: Float = 0
+
+        init(bytes: Int) {
+            buffer = FloatBuffer(count: bytes / 4)
+            for i in stride(from: 0, to: buffer.count, by: 1024) { buffer.pointer[i] = 1 }
+        }
+
+        /// One pass over the buffer on the worker pool (the threads the forward pass uses), in GB/s.
+        func readOnce() -> Double {
+            let base = UncheckedSendableBox(buffer.pointer)
+            let count = buffer.count
+            let parts = ParallelFor.workerCount
+            let sums = UncheckedSendableBox(UnsafeMutablePointer<Float>.allocate(capacity: parts))
+            defer { sums.value.deallocate() }
+            let t = Clock.now()
+            ParallelFor.parts(count: count, grain: count / parts) { part, range in
+                sums.value[part] = VectorOps.sum(base.value + range.lowerBound, range.count)
+            }
+            let seconds = Clock.seconds(since: t)
+            for p in 0..<parts { sink += sums.value[p] }
+            if sink == -1 { print("") }  // keeps the sums observable
+            return Double(count * 4) / seconds / 1e9
+        }
+    }
+}
+
 /// Monotonic wall-clock timing.
 enum Clock {
     static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

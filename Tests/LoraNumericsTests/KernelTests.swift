@@ -167,6 +167,40 @@ struct KernelTests {
         }
     }
 
+    /// Products of different shapes in one section: the cores' bands cross from one product into the next
+    /// (and a core claims its next band before its current one ends), and every product must still equal
+    /// what it gives alone, bit for bit.
+    @Test(arguments: [1, 9, 16, 70])
+    func productsInOneSectionEqualThemAlone(rows: Int) {
+        let shapes = [(24 * 5 + 7, 40), (24, 96), (24 * 9, 33), (13, 40)]
+        let weights = shapes.enumerated().map { i, shape in
+            Self.random(shape.0 * shape.1, seed: UInt64(30 + i)).withUnsafeBufferPointer {
+                PanelMatrix(packing: $0.baseAddress!, rows: shape.0, cols: shape.1)
+            }
+        }
+        let inputs = shapes.enumerated().map { i, shape in Self.random(rows * shape.1, seed: UInt64(40 + i)) }
+        let alone = shapes.indices.map { i -> [Float] in
+            var y = [Float](repeating: 0, count: rows * shapes[i].0)
+            PanelGEMM.multiply(weights[i], x: inputs[i], ldx: shapes[i].1, rows: rows, y: &y, ldy: shapes[i].0)
+            return y
+        }
+        let outputs = shapes.map { FloatBuffer(count: rows * $0.0) }
+        let x = inputs.map { input in
+            let buffer = FloatBuffer(count: input.count)
+            buffer.pointer.update(from: input, count: input.count)
+            return buffer
+        }
+        for round in 0..<20 {
+            for o in outputs { o.pointer.update(repeating: .nan, count: o.count) }
+            PanelGEMM.multiply(each: shapes.indices.map {
+                PanelGEMM.Product(weights[$0], x: x[$0].pointer, ldx: shapes[$0].1, y: outputs[$0].pointer, ldy: shapes[$0].0)
+            }, rows: rows, accumulate: false)
+            for i in shapes.indices {
+                #expect(Array(UnsafeBufferPointer(start: outputs[i].pointer, count: outputs[i].count)) == alone[i], "product \(i), round \(round)")
+            }
+        }
+    }
+
     @Test func workerPoolRunsEveryPartOnce() {
         let pool = WorkerPool.shared
         for round in 0..<200 {

@@ -7,4 +7,10 @@ static inline __attribute__((always_inline)) void lorad_prefetch_read(const void
     __builtin_prefetch(address, 0, 2);
 }
 
+/// The same for a line needed later, in a few microseconds rather than the next few hundred cycles (the panel
+/// kernel's next chunk). The lower temporal-locality hint measured 1–7% faster there than the one above.
+static inline __attribute__((always_inline)) void lorad_prefetch_read_ahead(const void *address) {
+    __builtin_prefetch(address, 0, 1);
+}
+
 #endif
