@@ -59,12 +59,14 @@ public struct LlamaModel: Sendable {
         let qkv = scratch.qkv.pointer, attn = scratch.attention.pointer
 
         // Embeddings and per-token RoPE angles (shared by all layers).
-        var rowStart: [Int] = []
+        var rowStart: [Int] = [], rowSequence: [Int] = []
         rowStart.reserveCapacity(batch.count)
+        rowSequence.reserveCapacity(totalTokens)
         var row = 0
-        for chunk in batch {
+        for (s, chunk) in batch.enumerated() {
             rowStart.append(row)
             for (j, token) in chunk.tokens.enumerated() {
+                rowSequence.append(s)
                 weights.embed(Int(token), into: x + row * d)
                 rotary.angles(position: chunk.cachedLength + j, cos: scratch.cos.pointer + row * half, sin: scratch.sin.pointer + row * half)
                 row += 1
@@ -75,14 +77,7 @@ public struct LlamaModel: Sendable {
         for (l, layer) in weights.layers.enumerated() {
             RMSNorm.apply(x: x, ldx: d, weight: layer.inputNorm.pointer, y: xn, ldy: d, rows: totalTokens, dim: d, eps: c.rmsNormEps)
             project(.qkv, layer: l, weights: layer, adapters: adapters, x: xn, ldx: d, rows: totalTokens, y: qkv, ldy: qkvWidth, accumulate: false)
-            for r in 0..<totalTokens {
-                let cosRow = scratch.cos.pointer + r * half, sinRow = scratch.sin.pointer + r * half
-                RotaryEmbedding.rotate(qkv + r * qkvWidth, heads: c.headCount, dim: c.headDim, cos: cosRow, sin: sinRow)
-                RotaryEmbedding.rotate(qkv + r * qkvWidth + c.queryDim, heads: c.kvHeadCount, dim: c.headDim, cos: cosRow, sin: sinRow)
-            }
-            for (s, chunk) in batch.enumerated() {
-                storeKeysAndValues(chunk, firstRow: rowStart[s], layer: l, qkv: qkv, cache: cache)
-            }
+            rotateAndStore(batch, rows: rowSequence, rowStart: rowStart, layer: l, qkv: qkv, scratch: scratch, cache: cache)
             attend(batch, plan: plan, rowStart: rowStart, layer: l, cache: cache, scratch: scratch)
             project(.o, layer: l, weights: layer, adapters: adapters, x: attn, ldx: c.queryDim, rows: totalTokens, y: x, ldy: d, accumulate: true)
 
@@ -139,18 +134,31 @@ public struct LlamaModel: Sendable {
         }
     }
 
-    /// Writes the new tokens' keys and values (already rotated) into the chunk's pages.
-    private func storeKeysAndValues(_ chunk: SequenceChunk, firstRow: Int, layer: Int, qkv: UnsafeMutablePointer<Float>, cache: KVPagePool) {
+    /// Rotates every new token's queries and keys, then writes its keys and values into its sequence's pages;
+    /// `rows[r]` is the sequence of row `r`. Split over the cores by rows: a transposed key lands in Dh
+    /// different cache lines of its page, which the step's weight stream has evicted since the last token, so
+    /// at batch 16 the stores wait on ~1,400 × 64 line fills a step, too long for one core alone.
+    private func rotateAndStore(
+        _ batch: [SequenceChunk], rows: [Int], rowStart: [Int], layer: Int, qkv: UnsafeMutablePointer<Float>,
+        scratch: ForwardScratch, cache: KVPagePool
+    ) {
         let c = config
-        let qkvWidth = c.qkvWidth
+        let qkvWidth = c.qkvWidth, half = c.headDim / 2
         let p = cache.pageSize, dh = c.headDim
-        for j in 0..<chunk.tokens.count {
-            let position = chunk.cachedLength + j
-            let page = chunk.pages[position / p], slot = position % p
-            let src = qkv + (firstRow + j) * qkvWidth
-            for g in 0..<c.kvHeadCount {
-                cache.store(key: src + c.queryDim + g * dh, value: src + c.queryDim + c.kvDim + g * dh,
-                            page: page, slot: slot, layer: layer, kvHead: g)
+        let cosTable = scratch.cos.pointer, sinTable = scratch.sin.pointer
+        ParallelFor.ranges(count: rows.count, grain: 4) { range in
+            for r in range {
+                let row = qkv + r * qkvWidth
+                let cosRow = cosTable + r * half, sinRow = sinTable + r * half
+                RotaryEmbedding.rotate(row, heads: c.headCount, dim: dh, cos: cosRow, sin: sinRow)
+                RotaryEmbedding.rotate(row + c.queryDim, heads: c.kvHeadCount, dim: dh, cos: cosRow, sin: sinRow)
+                let chunk = batch[rows[r]]
+                let position = chunk.cachedLength + r - rowStart[rows[r]]
+                let page = chunk.pages[position / p], slot = position % p
+                for g in 0..<c.kvHeadCount {
+                    cache.store(key: row + c.queryDim + g * dh, value: row + c.queryDim + c.kvDim + g * dh,
+                                page: page, slot: slot, layer: layer, kvHead: g)
+                }
             }
         }
     }

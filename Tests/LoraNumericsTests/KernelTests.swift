@@ -84,13 +84,14 @@ struct KernelTests {
         return f
     }
 
+    /// Head sizes whose halves take the eight-pair loop only (16), the one-pair tail only (6), and both (40).
     @Test(arguments: [
         RotaryEmbedding.Scaling.none,
         .linear(factor: 4),
         .llama3(factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 64),
-    ])
-    func ropeMatchesRotateHalfDefinition(scaling: RotaryEmbedding.Scaling) {
-        let dim = 16, heads = 3, position = 77
+    ], [16, 6, 40])
+    func ropeMatchesRotateHalfDefinition(scaling: RotaryEmbedding.Scaling, dim: Int) {
+        let heads = 3, position = 77
         let rope = RotaryEmbedding(dim: dim, theta: 500_000, scaling: scaling)
         let reference = Self.referenceFrequencies(dim: dim, theta: 500_000, scaling: scaling)
         for (a, b) in zip(rope.inverseFrequencies, reference) {
