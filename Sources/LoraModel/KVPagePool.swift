@@ -8,7 +8,8 @@ import LoraNumerics
 /// layer and kv head, the page's keys are stored transposed, (Dh, P): dimension d of the page's position i at
 /// d·P + i, so decode attention scores eight positions with one vector and no horizontal sums. The values
 /// follow the keys of every head as rows, (P, Dh). Elements are f32 or f16 (`precision`).
-/// Not thread-safe: one owner (the engine thread) uses it.
+/// One owner (the engine thread) uses it; within a forward pass `store` runs on several cores at once, each
+/// for different (page, slot) positions, which touch different elements.
 public final class KVPagePool {
     /// Positions per page.
     public let pageSize: Int

@@ -42,7 +42,8 @@ public struct LlamaModel: Sendable {
     /// Runs one ragged batch: each chunk's tokens are appended after its cached positions, their keys and
     /// values are written into its pages, and the requested logits are returned, one row per requested
     /// position in chunk order (V columns). Throws `ForwardError` before computing anything if a chunk is
-    /// invalid.
+    /// invalid. Chunks must not share pages (the scheduler gives each sequence its own): their keys and values
+    /// are written from several cores at once.
     public func forward(
         _ batch: [SequenceChunk], cache: KVPagePool, scratch: ForwardScratch, adapters: (any ProjectionAdapter)? = nil
     ) throws -> Matrix {

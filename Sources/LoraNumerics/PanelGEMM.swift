@@ -84,7 +84,6 @@ public enum PanelGEMM {
                     // that panel's prefetch asks for the weights this core reads next rather than for the
                     // neighbouring panel, which another core has usually claimed.
                     var upcoming: Range<Int>?
-                    var claimed = false
                     var first = 0
                     while first < rows {
                         let count = min(rowBlock, rows - first)
@@ -96,10 +95,8 @@ public enum PanelGEMM {
                             } else if !lastBlock {
                                 following = current.lowerBound
                             } else {
-                                if !claimed {
-                                    upcoming = nextBand()
-                                    claimed = true
-                                }
+                                // The band's last panel of its last row block: reached once per band.
+                                upcoming = nextBand()
                                 following = upcoming?.lowerBound
                             }
                             let (j, panel) = locate(g, in: jobs)
@@ -111,7 +108,7 @@ public enum PanelGEMM {
                         }
                         first += count
                     }
-                    band = claimed ? upcoming : nextBand()
+                    band = upcoming
                 }
             }
         }
@@ -211,9 +208,9 @@ private struct Job: @unchecked Sendable {
                 // The first tiles each ask for a share of the next chunk instead: the weights are one stream
                 // in the order this core uses them. At batch 16 this took the products from ~50% to ~75% of
                 // peak; a prefill block needs no more than four. Each input index's panel column is
-                // `columnBytes`: a tile prefetches 1/sharing of one per index. (The last chunk of a panel
-                // that is not followed by a chunk of the same size prefetches a little past its next; a
-                // prefetch is a hint that never faults.)
+                // `columnBytes`: a tile prefetches 1/sharing of one per index. (The amount is this chunk's
+                // size, so when the next panel belongs to a product of another depth or format it covers less
+                // than all of it or runs past it: a prefetch is a hint that never faults.)
                 let sharing = min(fullTiles, Self.prefetchingTiles)
                 let stride = columnBytes / sharing
                 var ahead = nextChunk

@@ -40,6 +40,12 @@ struct ForwardBenchmark: ParsableCommand {
         try requireAtLeast(1, context, option: "--context")
         try requireAtLeast(1, steps, option: "--steps")
         try batches.require(atLeast: 1, option: "--batches")
+        // A warm-up and `steps` decode steps after the context; batch 1 runs `steps` more, each paired with its
+        // own bandwidth probe.
+        let longest = context + (batches.values.contains(1) ? 2 : 1) * steps + 1
+        guard longest <= shape.config.maxPositions else {
+            throw ValidationError("--context \(context) and --steps \(steps) need \(longest) positions, more than the \(shape.rawValue) shape's \(shape.config.maxPositions)")
+        }
     }
 
     mutating func run() throws {
@@ -58,7 +64,7 @@ struct ForwardBenchmark: ParsableCommand {
         // Prefill: one chunk of `prompt` tokens, logits for the last position only.
         let maxBatch = batchSizes.max() ?? 1
         let pageSize = 16
-        let cache = KVPagePool(config: config, pageSize: pageSize, tokens: max(prompt, (context + 2 * steps + 1) * maxBatch) + pageSize * maxBatch, precision: kvCache)
+        let cache = KVPagePool(config: config, pageSize: pageSize, tokens: max(prompt, context + 2 * steps + 1, (context + steps + 1) * maxBatch) + pageSize * maxBatch, precision: kvCache)
         let scratch = ForwardScratch()
         let promptTokens = (0..<prompt).map { Int32(($0 * 31 + 7) % config.vocabSize) }
         var bestPrefill = Double.infinity
@@ -126,7 +132,8 @@ struct ForwardBenchmark: ParsableCommand {
     static let pairedProbeBytes = 256 << 20
 
     /// Fills `batch` sequences with `context` positions (untimed), then times one warm-up and `steps` decode steps
-    /// between two bandwidth probes.
+    /// between two bandwidth probes; at batch 1 then `steps` more (positions context + steps + 1 onwards), each
+    /// right after a probe of its own.
     private func decodeRound(_ model: LlamaModel, batch: Int, cache: KVPagePool, scratch: ForwardScratch, promptTokens: [Int32]) throws -> DecodeRound {
         let config = model.config
         var pages: [[Int32]] = []

@@ -191,13 +191,20 @@ struct KernelTests {
             buffer.pointer.update(from: input, count: input.count)
             return buffer
         }
-        for round in 0..<20 {
-            for o in outputs { o.pointer.update(repeating: .nan, count: o.count) }
-            PanelGEMM.multiply(each: shapes.indices.map {
-                PanelGEMM.Product(weights[$0], x: x[$0].pointer, ldx: shapes[$0].1, y: outputs[$0].pointer, ldy: shapes[$0].0)
-            }, rows: rows, accumulate: false)
-            for i in shapes.indices {
-                #expect(Array(UnsafeBufferPointer(start: outputs[i].pointer, count: outputs[i].count)) == alone[i], "product \(i), round \(round)")
+        let products = shapes.indices.map {
+            PanelGEMM.Product(weights[$0], x: x[$0].pointer, ldx: shapes[$0].1, y: outputs[$0].pointer, ldy: shapes[$0].0)
+        }
+        // The products hold raw pointers into `x`: keep its buffers alive past their last named use.
+        withExtendedLifetime(x) {
+            for round in 0..<20 {
+                // A lost panel leaves NaN; with `+=` onto zeros, a panel computed twice doubles.
+                let accumulate = round % 2 == 1
+                for o in outputs { o.pointer.update(repeating: accumulate ? 0 : .nan, count: o.count) }
+                PanelGEMM.multiply(each: products, rows: rows, accumulate: accumulate)
+                for i in shapes.indices {
+                    #expect(Array(UnsafeBufferPointer(start: outputs[i].pointer, count: outputs[i].count)) == alone[i],
+                            "product \(i), round \(round)")
+                }
             }
         }
     }
