@@ -5,11 +5,14 @@ import CKernelSupport
 protocol PanelColumnLoad {
     /// Bytes of one stored value.
     static var byteSize: Int { get }
-    /// How far ahead of its loads the one-row tile prefetches (0: not at all). One row has three FMA chains
-    /// whose latency paces the loop; a 16-bit column is 48 bytes, so the loads the core can run ahead with
-    /// cover too little of the memory latency, and batch-1 decode read bf16 weights at ~75% of the bandwidth.
-    /// 1 KiB ahead took it 14–16% faster; f32 columns (96 bytes) were slower with it.
+    /// How far ahead of its loads a one- or two-row tile that reads a chunk from memory prefetches it, when no
+    /// other prefetch covers the chunk (0: not at all). Few rows have few FMA chains, whose latency paces the
+    /// loop; a 16-bit column is 48 bytes, so the loads the core can run ahead with cover too little of the
+    /// memory latency: batch-1 decode read bf16 weights at ~75% of the bandwidth, and 1 KiB ahead took it
+    /// 14–16% faster, 2 rows 11–18% (in-process A/B); f32 columns (96 bytes) were 9–32% slower with it.
     static var streamPrefetchBytes: Int { get }
+    /// The same for the four-row tile (4–7 rows): 1 KiB ahead took it 2–14% faster in f32 as well as 16-bit.
+    static var fourRowStreamPrefetchBytes: Int { get }
     /// Weights `8i ..< 8i + 8` of the column starting at `column`, widened to f32.
     static func vector(_ column: UnsafeRawPointer, _ i: Int) -> SIMD8<Float>
 }
@@ -17,6 +20,7 @@ protocol PanelColumnLoad {
 enum Float32Column: PanelColumnLoad {
     static var byteSize: Int { 4 }
     static var streamPrefetchBytes: Int { 0 }
+    static var fourRowStreamPrefetchBytes: Int { 1024 }
     @inline(__always)
     static func vector(_ column: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
         column.load(fromByteOffset: i * 32, as: SIMD8<Float>.self)
@@ -28,6 +32,7 @@ enum Float32Column: PanelColumnLoad {
 enum BFloat16Column: PanelColumnLoad {
     static var byteSize: Int { 2 }
     static var streamPrefetchBytes: Int { 1024 }
+    static var fourRowStreamPrefetchBytes: Int { 1024 }
     /// A bf16 value is the top half of an f32: zero-extend and shift (`vpmovzxwd` + `vpslld`).
     @inline(__always)
     static func vector(_ column: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {
@@ -38,6 +43,7 @@ enum BFloat16Column: PanelColumnLoad {
 enum Float16Column: PanelColumnLoad {
     static var byteSize: Int { 2 }
     static var streamPrefetchBytes: Int { 1024 }
+    static var fourRowStreamPrefetchBytes: Int { 1024 }
     /// IEEE half to single (`vcvtph2ps`), exact for every value including subnormals.
     @inline(__always)
     static func vector(_ column: UnsafeRawPointer, _ i: Int) -> SIMD8<Float> {

@@ -216,22 +216,26 @@ private struct Job: @unchecked Sendable {
                 var ahead = nextChunk
                 while t < 4 * sharing {
                     Self.tile4(L.self, w: wp, x: x + (firstRow + t) * ldx + k0, ldx: ldx, depth: k1 - k0, c: c + t * ldc, ldc: ldc, load: load,
-                               prefetch: true, ahead: ahead, aheadStride: stride)
+                               prefetch: true, ahead: ahead, aheadStride: stride, streamAhead: 0)
                     ahead += stride * (k1 - k0)
                     t += 4
                 }
             }
+            // Without the tiles' prefetch (fewer than 8 rows, or no next panel) the first tile reads the chunk
+            // from memory, and streams it with a prefetch ahead of its loads where that measured faster.
             while t + 4 <= rowCount {
                 Self.tile4(L.self, w: wp, x: x + (firstRow + t) * ldx + k0, ldx: ldx, depth: k1 - k0, c: c + t * ldc, ldc: ldc, load: load,
-                           prefetch: false, ahead: wp, aheadStride: 0)
+                           prefetch: false, ahead: wp, aheadStride: 0, streamAhead: t == 0 ? L.fourRowStreamPrefetchBytes : 0)
                 t += 4
             }
             if t + 2 <= rowCount {
-                Self.tile2(L.self, w: wp, x: x + (firstRow + t) * ldx + k0, ldx: ldx, depth: k1 - k0, c: c + t * ldc, ldc: ldc, load: load)
+                Self.tile2(L.self, w: wp, x: x + (firstRow + t) * ldx + k0, ldx: ldx, depth: k1 - k0, c: c + t * ldc, ldc: ldc, load: load,
+                           streamAhead: t == 0 ? L.streamPrefetchBytes : 0)
                 t += 2
             }
             if t < rowCount {
-                Self.tile1(L.self, w: wp, x: x + (firstRow + t) * ldx + k0, depth: k1 - k0, c: c + t * ldc, load: load)
+                Self.tile1(L.self, w: wp, x: x + (firstRow + t) * ldx + k0, depth: k1 - k0, c: c + t * ldc, load: load,
+                           streamAhead: t == 0 ? L.streamPrefetchBytes : 0)
             }
         }
         guard viaTemp else { return }
@@ -255,11 +259,13 @@ private struct Job: @unchecked Sendable {
         UnsafeMutableRawPointer(p).storeBytes(of: v, toByteOffset: i * 32, as: SIMD8<Float>.self)
     }
 
-    /// 4 rows × 24 outputs: 12 accumulators, 3 panel vectors, 1 broadcast — the 16 AVX registers.
+    /// 4 rows × 24 outputs: 12 accumulators, 3 panel vectors, 1 broadcast — the 16 AVX registers. With
+    /// `prefetch`, each input index also asks for `aheadStride` bytes of the next chunk from `ahead`; otherwise a
+    /// positive `streamAhead` prefetches this panel that many bytes ahead of the loads.
     @inline(__always)
     static func tile4<L: PanelColumnLoad>(
         _: L.Type, w: UnsafeRawPointer, x: UnsafePointer<Float>, ldx: Int, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int, load: Bool,
-        prefetch: Bool, ahead: UnsafeRawPointer, aheadStride: Int
+        prefetch: Bool, ahead: UnsafeRawPointer, aheadStride: Int, streamAhead: Int
     ) {
         let c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc
         var a00 = vector(c, 0, load), a01 = vector(c, 1, load), a02 = vector(c, 2, load)
@@ -273,6 +279,8 @@ private struct Job: @unchecked Sendable {
             if prefetch {
                 lorad_prefetch_read_ahead(next)
                 next += aheadStride
+            } else if streamAhead > 0 {
+                lorad_prefetch_read(column + streamAhead)
             }
             let w0 = L.vector(column, 0), w1 = L.vector(column, 1), w2 = L.vector(column, 2)
             let b0 = SIMD8<Float>(repeating: x[k])
@@ -291,10 +299,11 @@ private struct Job: @unchecked Sendable {
         put(a30, c3, 0); put(a31, c3, 1); put(a32, c3, 2)
     }
 
-    /// 2 rows × 24 outputs.
+    /// 2 rows × 24 outputs (`streamAhead` as in `tile4`).
     @inline(__always)
     static func tile2<L: PanelColumnLoad>(
-        _: L.Type, w: UnsafeRawPointer, x: UnsafePointer<Float>, ldx: Int, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int, load: Bool
+        _: L.Type, w: UnsafeRawPointer, x: UnsafePointer<Float>, ldx: Int, depth: Int, c: UnsafeMutablePointer<Float>, ldc: Int, load: Bool,
+        streamAhead: Int
     ) {
         let c1 = c + ldc
         var a00 = vector(c, 0, load), a01 = vector(c, 1, load), a02 = vector(c, 2, load)
@@ -303,6 +312,7 @@ private struct Job: @unchecked Sendable {
         var column = w
         let step = Self.width * L.byteSize
         for k in 0..<depth {
+            if streamAhead > 0 { lorad_prefetch_read(column + streamAhead) }
             let w0 = L.vector(column, 0), w1 = L.vector(column, 1), w2 = L.vector(column, 2)
             let b0 = SIMD8<Float>(repeating: x[k])
             a00 = a00.addingProduct(w0, b0); a01 = a01.addingProduct(w1, b0); a02 = a02.addingProduct(w2, b0)
@@ -314,14 +324,16 @@ private struct Job: @unchecked Sendable {
         put(a10, c1, 0); put(a11, c1, 1); put(a12, c1, 2)
     }
 
-    /// 1 row × 24 outputs (batch-1 decode: bound by reading the panel).
+    /// 1 row × 24 outputs (batch-1 decode: bound by reading the panel; `streamAhead` as in `tile4`).
     @inline(__always)
-    static func tile1<L: PanelColumnLoad>(_: L.Type, w: UnsafeRawPointer, x: UnsafePointer<Float>, depth: Int, c: UnsafeMutablePointer<Float>, load: Bool) {
+    static func tile1<L: PanelColumnLoad>(
+        _: L.Type, w: UnsafeRawPointer, x: UnsafePointer<Float>, depth: Int, c: UnsafeMutablePointer<Float>, load: Bool, streamAhead: Int
+    ) {
         var a0 = vector(c, 0, load), a1 = vector(c, 1, load), a2 = vector(c, 2, load)
         var column = w
         let step = Self.width * L.byteSize
         for k in 0..<depth {
-            if L.streamPrefetchBytes > 0 { lorad_prefetch_read(column + L.streamPrefetchBytes) }
+            if streamAhead > 0 { lorad_prefetch_read(column + streamAhead) }
             let b = SIMD8<Float>(repeating: x[k])
             a0 = a0.addingProduct(L.vector(column, 0), b)
             a1 = a1.addingProduct(L.vector(column, 1), b)
