@@ -16,7 +16,7 @@ struct ForwardBenchmark: ParsableCommand {
     @Option(help: WeightFormat.help)
     var weights: WeightFormat = .f32
 
-    @Option(help: "How the KV cache stores keys and values: f32 or f16.")
+    @Option(help: KVCachePrecision.help)
     var kvCache = KVCachePrecision.f32
 
     @Option(help: "Prompt length for the prefill measurement.")
@@ -40,13 +40,15 @@ struct ForwardBenchmark: ParsableCommand {
         try requireAtLeast(1, context, option: "--context")
         try requireAtLeast(1, steps, option: "--steps")
         try batches.require(atLeast: 1, option: "--batches")
-        // A warm-up and `steps` decode steps after the context; batch 1 runs `steps` more, each paired with its
-        // own bandwidth probe.
-        let longest = context + (batches.values.contains(1) ? 2 : 1) * steps + 1
+        let longest = batches.values.map(positionsPerSequence).max() ?? 0
         guard longest <= shape.config.maxPositions else {
             throw ValidationError("--context \(context) and --steps \(steps) need \(longest) positions, more than the \(shape.rawValue) shape's \(shape.config.maxPositions)")
         }
     }
+
+    /// Positions one sequence of a decode round at `batch` reaches: the context, a warm-up and `steps` timed
+    /// steps; batch 1 runs `steps` more, each paired with its own bandwidth probe.
+    func positionsPerSequence(batch: Int) -> Int { context + (batch == 1 ? 2 : 1) * steps + 1 }
 
     mutating func run() throws {
         let config = shape.config
@@ -64,7 +66,7 @@ struct ForwardBenchmark: ParsableCommand {
         // Prefill: one chunk of `prompt` tokens, logits for the last position only.
         let maxBatch = batchSizes.max() ?? 1
         let pageSize = 16
-        let cache = KVPagePool(config: config, pageSize: pageSize, tokens: max(prompt, context + 2 * steps + 1, (context + steps + 1) * maxBatch) + pageSize * maxBatch, precision: kvCache)
+        let cache = KVPagePool(config: config, pageSize: pageSize, tokens: max(prompt, batchSizes.map { $0 * positionsPerSequence(batch: $0) }.max() ?? 0) + pageSize * maxBatch, precision: kvCache)
         let scratch = ForwardScratch()
         let promptTokens = (0..<prompt).map { Int32(($0 * 31 + 7) % config.vocabSize) }
         var bestPrefill = Double.infinity
@@ -137,24 +139,28 @@ struct ForwardBenchmark: ParsableCommand {
     private func decodeRound(_ model: LlamaModel, batch: Int, cache: KVPagePool, scratch: ForwardScratch, promptTokens: [Int32]) throws -> DecodeRound {
         let config = model.config
         var pages: [[Int32]] = []
-        // Batch 1 runs `steps` more, each after its own probe.
-        for _ in 0..<batch { pages.append(try allocate(cache, context + (batch == 1 ? 2 : 1) * steps + 1)) }
+        for _ in 0..<batch { pages.append(try allocate(cache, positionsPerSequence(batch: batch))) }
         defer { for p in pages { cache.release(p) } }
         let contextTokens = Array(promptTokens.prefix(context)) + Array(repeating: 5, count: max(0, context - prompt))
         for s in 0..<batch {
             _ = try model.forward([SequenceChunk(tokens: contextTokens, pages: pages[s], cachedLength: 0, logits: .last)], cache: cache, scratch: scratch)
         }
         var cached = context
+        // One decode step of every sequence at the next position, timed.
+        func step(_ index: Int) throws -> Double {
+            let chunks = (0..<batch).map { SequenceChunk(tokens: [Int32((index * 13 + $0) % config.vocabSize)], pages: pages[$0], cachedLength: cached) }
+            let t = Clock.now()
+            _ = try model.forward(chunks, cache: cache, scratch: scratch)
+            cached += 1
+            return Clock.seconds(since: t)
+        }
         // The bandwidth drifts by ±20% within minutes on a shared host: probe it right before and after the
         // timed steps too, and compare the steps with the mean of those two as well as with the start's.
         let before = MachineCeilings.readBandwidth(bytes: 1 << 29)
         var times: [Double] = []
-        for step in 0...steps {
-            let chunks = (0..<batch).map { SequenceChunk(tokens: [Int32((step * 13 + $0) % config.vocabSize)], pages: pages[$0], cachedLength: cached) }
-            let t = Clock.now()
-            _ = try model.forward(chunks, cache: cache, scratch: scratch)
-            if step > 0 { times.append(Clock.seconds(since: t)) }
-            cached += 1
+        for index in 0...steps {
+            let seconds = try step(index)
+            if index > 0 { times.append(seconds) }
         }
         let after = MachineCeilings.readBandwidth(bytes: 1 << 29)
         var paired: PairedRatios?
@@ -164,14 +170,10 @@ struct ForwardBenchmark: ParsableCommand {
             let probe = MachineCeilings.ProbeBuffer(bytes: Self.pairedProbeBytes)
             let bytes = Double(model.weights.decodeReadBytes)
             var ratios: [Double] = [], rates: [Double] = []
-            for step in 0..<steps {
+            for index in 0..<steps {
                 let gbps = probe.readOnce()
-                let chunk = SequenceChunk(tokens: [Int32((step * 17 + 3) % config.vocabSize)], pages: pages[0], cachedLength: cached)
-                let t = Clock.now()
-                _ = try model.forward([chunk], cache: cache, scratch: scratch)
-                ratios.append(bytes / (gbps * 1e9) / Clock.seconds(since: t))
+                ratios.append(bytes / (gbps * 1e9) / (try step(steps + 1 + index)))
                 rates.append(gbps)
-                cached += 1
             }
             ratios.sort()
             paired = PairedRatios(median: ratios[ratios.count / 2], low: ratios[0], high: ratios[ratios.count - 1],

@@ -20,7 +20,7 @@ struct GenerateBenchmark: ParsableCommand {
     @Option(help: WeightFormat.help)
     var weights: WeightFormat = .f32
 
-    @Option(help: "How the KV cache stores keys and values: f32 or f16.")
+    @Option(help: KVCachePrecision.help)
     var kvCache = KVCachePrecision.f32
 
     @Option(help: "Prompt tokens per job.")

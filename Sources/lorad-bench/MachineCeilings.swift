@@ -44,32 +44,14 @@ struct MachineCeilings {
 
     /// Best of several multi-threaded passes summing a buffer much larger than the caches.
     static func readBandwidth(bytes: Int) -> Double {
-        let count = bytes / 4
-        let buffer = FloatBuffer(count: count)
-        for i in stride(from: 0, to: count, by: 1024) { buffer.pointer[i] = 1 }
-        let base = UncheckedSendableBox(buffer.pointer)
-        var best = Double.infinity
-        var sink: Float = 0
-        for _ in 0..<6 {
-            let sums = UnsafeMutablePointer<Float>.allocate(capacity: ParallelFor.workerCount)
-            let sumsBox = UncheckedSendableBox(sums)
-            let t = Clock.now()
-            let parts = ParallelFor.workerCount
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
-                let lo = count * p / parts, hi = count * (p + 1) / parts
-                sumsBox.value[p] = VectorOps.sum(base.value + lo, hi - lo)
-            }
-            best = min(best, Clock.seconds(since: t))
-            for p in 0..<parts { sink += sums[p] }
-            sums.deallocate()
-        }
-        if sink == -1 { print("") }  // keeps the sums observable
-        return Double(count * 4) / best / 1e9
+        let probe = ProbeBuffer(bytes: bytes)
+        return (0..<6).map { _ in probe.readOnce() }.max() ?? 0
     }
 }
 
 extension MachineCeilings {
-    /// A buffer read whole, once per call, on every core: the bandwidth probe a single decode step is paired with.
+    /// A buffer read whole, once per call, on every core: the bandwidth probe (best of several calls for the
+    /// ceiling, one call before each paired decode step).
     final class ProbeBuffer {
         private let buffer: FloatBuffer
         private var sink: Float = 0
