@@ -43,10 +43,14 @@ let package = Package(
         .executable(name: "lorad-bench", targets: ["lorad-bench"]),
         .library(name: "LoraModel", targets: ["LoraModel"]),
         .library(name: "LoraTokenizer", targets: ["LoraTokenizer"]),
+        .executable(name: "lorctl", targets: ["lorctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .systemLibrary(
@@ -71,9 +75,11 @@ let package = Package(
             name: "LoraModel",
             dependencies: ["LoraNumerics"]
         ),
+        // One JSON reader and writer for the whole package: tokenizer files and JSON-RPC messages.
+        .target(name: "LoraJSON"),
         .target(
             name: "LoraTokenizer",
-            dependencies: []
+            dependencies: ["LoraJSON"]
         ),
         .target(
             name: "LoraEngine",
@@ -84,9 +90,47 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        .target(
+            name: "LoraRegistry",
+            dependencies: [
+                "LoraModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // JSON-RPC 2.0 over a Unix socket: codec, framing, server, client. No engine, no BLAS (lorctl links it).
+        .target(
+            name: "LoraRPC",
+            dependencies: ["LoraJSON", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The service: configuration, method handlers, authorization, systemd, signals, logging.
+        .target(
+            name: "LoraDaemon",
+            dependencies: [
+                "LoraEngine",
+                "LoraModel",
+                "LoraTokenizer",
+                "LoraRegistry",
+                "LoraRPC",
+                "LoraJSON",
+                "CSystemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]
+        ),
+        .executableTarget(
+            name: "lorctl",
+            dependencies: [
+                "LoraRPC",
+                "LoraJSON",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "lorad",
             dependencies: [
+                "LoraDaemon",
                 "LoraEngine",
                 "LoraModel",
                 "LoraTokenizer",
@@ -122,6 +166,10 @@ let package = Package(
         .testTarget(name: "LoraModelTests", dependencies: ["LoraModel", "LoraNumerics", "LoraTokenizer", "LoraTestFixtures", "LoraModelTestSupport"]),
         .testTarget(name: "LoraTokenizerTests", dependencies: ["LoraTokenizer", "LoraTestFixtures"]),
         .testTarget(name: "LoradCLITests", dependencies: ["lorad", "LoraTestFixtures"]),
+        .testTarget(name: "LoraJSONTests", dependencies: ["LoraJSON"]),
+        .testTarget(name: "LoraRegistryTests", dependencies: ["LoraRegistry", "LoraModel", "LoraTestFixtures", "LoraModelTestSupport"]),
+        .testTarget(name: "LoraRPCTests", dependencies: ["LoraRPC", "LoraJSON"]),
+        .testTarget(name: "LoraDaemonTests", dependencies: ["LoraDaemon", "LoraRPC", "LoraJSON", "LoraTestFixtures", "LoraModelTestSupport"]),
         .testTarget(name: "LoraEngineTests", dependencies: ["LoraEngine", "LoraModel", "LoraTokenizer", "LoraTestFixtures", "LoraEngineTestSupport", .product(name: "Logging", package: "swift-log")]),
     ],
     swiftLanguageModes: [.v6]

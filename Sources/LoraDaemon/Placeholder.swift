@@ -1,0 +1,1 @@
+// The daemon (issue 16).

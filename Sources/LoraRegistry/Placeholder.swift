@@ -1,0 +1,1 @@
+// The adapter registry (issue 15).
