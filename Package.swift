@@ -73,7 +73,7 @@ let package = Package(
         ),
         .target(
             name: "LoraModel",
-            dependencies: ["LoraNumerics"]
+            dependencies: ["LoraNumerics", "LoraJSON"]
         ),
         // One JSON reader and writer for the whole package: tokenizer files and JSON-RPC messages.
         .target(name: "LoraJSON"),

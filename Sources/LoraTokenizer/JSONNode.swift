@@ -1,4 +1,5 @@
 import Foundation
+import LoraJSON
 
 /// A parsed JSON value together with where it came from, so that every accessor can throw a `TokenizerError`
 /// naming the file and the component path.
@@ -9,7 +10,7 @@ struct JSONNode {
 
     static func parse(_ data: Data, file: String) throws -> JSONNode {
         do {
-            return JSONNode(value: try JSONValue.parse([UInt8](data)), path: "root", file: file)
+            return JSONNode(value: try JSONValue.parse(data, options: .lenient), path: "root", file: file)
         } catch {
             throw TokenizerError.invalidJSON(file: file, reason: error.description)
         }

@@ -1,3 +1,5 @@
+import LoraJSON
+
 /// JSON for the tokenizer's command-line tools: strings and id arrays, byte-exact (unlike `JSONSerialization`,
 /// which drops U+FEFF inside strings).
 public enum TokenizerJSON {
@@ -55,7 +57,7 @@ public enum TokenizerJSON {
 
     private static func parse(_ text: String) throws -> JSONValue {
         do {
-            return try JSONValue.parse(Array(text.utf8))
+            return try JSONValue.parse(Array(text.utf8), options: .lenient)
         } catch {
             throw ParseError(description: "invalid JSON: \(error.description)")
         }

@@ -1,1 +1,0 @@
-// The JSON value type lives here (moved from LoraTokenizer by the JSON-RPC work).
