@@ -8,14 +8,14 @@ extension AdapterRegistry {
     /// directory. An existing name is `adapterExists` unless `replace`; replacing a name in `activeNames` is
     /// `adapterActive`. `progress` hears each `ImportStep`.
     public func importAdapter(
-        name: String, from source: URL, replace: Bool, activeNames: Set<String>, progress: (@Sendable (ImportStep) -> Void)?
+        name: String, from source: URL, replace: Bool, activeNames: Set<String>, progress: (ImportStep) -> Void = { _ in }
     ) throws -> AdapterRecord {
         try AdapterName.validate(name)
         // Fail fast, before copying; checked again under the lock at the end.
         if let existing = try record(named: name) { try checkReplaceable(existing.name, replace: replace, activeNames: activeNames) }
         let adapterSource = try AdapterSource(source)
 
-        progress?(.copying)
+        progress(.copying)
         let temporary = layout.temporary + "/import-" + UUID().uuidString.lowercased()
         var leftover: String? = temporary
         defer {
@@ -39,19 +39,21 @@ extension AdapterRegistry {
             }
         }
         try io(temporary) { try FileOperations.fsyncPath(temporary) }
-        progress?(.hashing)
+        progress(.hashing)
         let digest = AdapterDigest.combine(fileHashes: hashes)
 
-        progress?(.validating)
+        progress(.validating)
         let adapter: LoraAdapter
         do {
             adapter = try LoraAdapter(directory: URL(fileURLWithPath: temporary, isDirectory: true), model: model, name: name)
         } catch let error as AdapterLoadError {
             throw Self.refusal(error, name: name, temporary: temporary, source: adapterSource.directory)
+        } catch {
+            throw RegistryError.adapterInvalid(name: name, reason: "\(error)".replacingOccurrences(of: temporary, with: adapterSource.directory))
         }
         let row = summary(of: adapter, name: name, digest: digest, size: size)
 
-        progress?(.committing)
+        progress(.committing)
         return try withOpenLock {
             let existing = try database.read { db in try RegistryDatabase.adapter(db, named: name) }
             if let existing { try checkReplaceable(existing.name, replace: replace, activeNames: activeNames) }
@@ -65,7 +67,7 @@ extension AdapterRegistry {
                     try io(content) { try FileOperations.removeTree(content) }
                     healed = true
                 } else {
-                    progress?(.deduplicated)
+                    progress(.deduplicated)
                 }
             }
             if try io(content, { try FileOperations.lstatMode(content) }) == nil {
@@ -134,12 +136,13 @@ extension AdapterRegistry {
             addedAt: Date(), modelFingerprint: modelFingerprint, broken: nil)
     }
 
-    /// LoraModel's refusal as a registry error: shapes and modules that do not fit are `incompatible` (an adapter
-    /// for another model), the rest `adapterInvalid`. Paths name the source, not the temporary copy.
+    /// LoraModel's refusal as a registry error: shapes, modules and layers that do not fit are `incompatible` (an
+    /// adapter for another model: a layer the model has but the adapter lacks usually means it was trained on a
+    /// shallower one), the rest `adapterInvalid`. Paths name the source, not the temporary copy.
     static func refusal(_ error: AdapterLoadError, name: String, temporary: String, source: String) -> RegistryError {
         let reason = error.description.replacingOccurrences(of: temporary, with: source)
         switch error {
-        case .shapeMismatch, .moduleNotInModel, .targetsNothing:
+        case .shapeMismatch, .moduleNotInModel, .targetsNothing, .missingModule:
             return .incompatible(name: name, reason: reason)
         default:
             return .adapterInvalid(name: name, reason: reason)

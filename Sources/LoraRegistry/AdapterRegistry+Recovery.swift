@@ -45,7 +45,7 @@ extension AdapterRegistry {
         for row in rows {
             let problem = problems[row.digest] ?? nil
             if let problem {
-                report.brokenAdapters.append(.init(name: row.name, problem: problem))
+                report.brokenAdapters.append(.init(name: row.name, reason: problem))
             } else if row.broken != nil {
                 report.repairedAdapters.append(row.name)
             }
@@ -59,7 +59,7 @@ extension AdapterRegistry {
             logger.notice("removed adapter files no adapter refers to", metadata: ["path": "\(path)"])
         }
         for broken in report.brokenAdapters {
-            logger.error("adapter is broken and cannot be activated; remove and import it again", metadata: ["adapter": "\(broken.name)", "problem": "\(broken.problem)"])
+            logger.error("adapter is broken and cannot be activated; remove and import it again", metadata: ["adapter": "\(broken.name)", "problem": "\(broken.reason)"])
         }
         if !report.incompatibleAdapters.isEmpty {
             logger.warning(

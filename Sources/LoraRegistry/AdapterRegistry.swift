@@ -32,11 +32,11 @@ public final class AdapterRegistry: Sendable {
         self.stateDirectory = stateDirectory
         self.model = model
         self.logger = logger
-        self.modelFingerprint = ModelFingerprint.of(model)
+        self.modelFingerprint = ModelFingerprint(config: model).value
         let layout = StateLayout(root: stateDirectory)
         self.layout = layout
         try Self.prepareDirectory(layout.root)
-        let lock = try StateDirectoryLock(path: layout.lock)
+        let lock = try StateDirectoryLock(path: layout.lock, directory: layout.root)
         do {
             try Self.prepareDirectory(layout.adapters)
             try Self.prepareDirectory(layout.temporary)
@@ -53,10 +53,16 @@ public final class AdapterRegistry: Sendable {
         close()
     }
 
-    /// Releases the state directory's lock; later calls throw `RegistryError.closed`. Idempotent.
+    /// Closes the database and releases the state directory's lock (another lorad may then open it); later calls
+    /// throw `RegistryError.closed`. Idempotent.
     public func close() {
         state.withLock { s in
-            s.lock?.release()
+            guard let lock = s.lock else { return }
+            // The connection closes before the lock is released, so a next holder never shares the file with it.
+            do { try database.queue.close() } catch {
+                logger.warning("closing the registry database failed", metadata: ["error": "\(error)"])
+            }
+            lock.release()
             s.lock = nil
         }
     }
@@ -82,7 +88,7 @@ public final class AdapterRegistry: Sendable {
     /// Throws `adapterNotFound`, `broken` or `incompatible`.
     public func activatable(name: String) throws -> AdapterRecord {
         guard let found = try record(named: name) else { throw RegistryError.adapterNotFound(name: name) }
-        if let problem = found.broken { throw RegistryError.broken(name: name, problem: problem) }
+        if let problem = found.broken { throw RegistryError.broken(name: name, reason: problem) }
         guard found.compatible else {
             throw RegistryError.incompatible(
                 name: name,

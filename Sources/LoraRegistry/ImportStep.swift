@@ -1,5 +1,5 @@
-/// The stages of an import, reported through the progress callback in this order (`deduplicated` only when
-/// another name already holds the same files).
+/// The stages of an import, reported through the progress callback in this order; `deduplicated` comes after
+/// `committing`, and only when another name already holds the same files.
 public enum ImportStep: Sendable, Equatable {
     /// Copying the source files into a temporary directory inside the state directory.
     case copying
@@ -7,8 +7,8 @@ public enum ImportStep: Sendable, Equatable {
     case hashing
     /// Loading and validating the copy against the loaded model.
     case validating
-    /// The files already exist under this digest; the copy is discarded and the stored files shared.
-    case deduplicated
     /// Moving the copy into place and inserting the row.
     case committing
+    /// The files already exist under this digest; the copy is discarded and the stored files shared.
+    case deduplicated
 }

@@ -5,7 +5,18 @@ import LoraModel
 /// Identifies the model an adapter was validated against: sha256 over a canonical text of the architecture and
 /// shapes (what decides whether an adapter's tensors fit and mean the same thing). Token ids, generation settings
 /// and the context length are left out: they do not change what an adapter computes.
-public enum ModelFingerprint {
+public struct ModelFingerprint: Sendable, Hashable, CustomStringConvertible {
+    /// The fingerprint: lowercase hex sha256 of `canonicalDescription`; stable across runs and versions.
+    public let value: String
+
+    /// The fingerprint of `config`.
+    public init(config: LlamaConfig) {
+        value = FileOperations.hex(SHA256.hash(data: Data(Self.canonicalDescription(config).utf8)))
+    }
+
+    /// The same as `value`.
+    public var description: String { value }
+
     /// The canonical description, one `key=value` per line, versioned so it can grow without collisions.
     public static func canonicalDescription(_ config: LlamaConfig) -> String {
         let rope: String
@@ -33,10 +44,5 @@ public enum ModelFingerprint {
             "rope_scaling=\(rope)",
         ]
         return lines.joined(separator: "\n") + "\n"
-    }
-
-    /// The fingerprint: lowercase hex sha256 of `canonicalDescription`.
-    public static func of(_ config: LlamaConfig) -> String {
-        FileOperations.hex(SHA256.hash(data: Data(canonicalDescription(config).utf8)))
     }
 }

@@ -5,7 +5,13 @@ public struct RecoveryReport: Sendable, Equatable {
         /// The adapter's name.
         public var name: String
         /// What is wrong with its files.
-        public var problem: String
+        public var reason: String
+
+        /// An entry.
+        public init(name: String, reason: String) {
+            self.name = name
+            self.reason = reason
+        }
     }
 
     /// Leftover temporary import directories that were removed (paths).

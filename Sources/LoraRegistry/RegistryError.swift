@@ -15,14 +15,14 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
     /// The adapter does not fit the loaded model (made for another model, or recorded against another one).
     case incompatible(name: String, reason: String)
     /// The adapter's stored files are missing or corrupt.
-    case broken(name: String, problem: String)
-    /// Another process holds the state directory.
-    case locked(path: String, pid: Int32?)
+    case broken(name: String, reason: String)
+    /// Another process (a second lorad) holds the state directory's lock.
+    case locked(directory: String)
     /// A file-system operation in the state directory failed.
     case io(path: String, reason: String)
     /// The registry database failed.
     case database(reason: String)
-    /// The registry was closed.
+    /// The registry was closed (`close()`); open a new one.
     case closed
 
     public var description: String {
@@ -41,11 +41,10 @@ public enum RegistryError: Error, Equatable, CustomStringConvertible {
             return "adapter '\(name)' is not a usable LoRA adapter: \(reason)"
         case let .incompatible(name, reason):
             return "adapter '\(name)' does not fit the loaded model: \(reason); import an adapter trained for this model, or start lorad with the model the adapter was made for"
-        case let .broken(name, problem):
-            return "adapter '\(name)' is broken (\(problem)); remove it and import it again"
-        case let .locked(path, pid):
-            let holder = pid.map { "process \($0)" } ?? "another process"
-            return "the state directory is in use by \(holder) (lock \(path)); stop the other lorad or give this one its own state directory"
+        case let .broken(name, reason):
+            return "adapter '\(name)' is broken (\(reason)); run verifyAdapters to re-check it, or remove it and import it again"
+        case let .locked(directory):
+            return "the state directory \(directory) is held by another lorad (its lock file \(directory)/lock is taken); stop the other lorad, or give this one its own state directory"
         case let .io(path, reason):
             return "file-system error at \(path): \(reason); check the state directory's permissions and free space"
         case let .database(reason):

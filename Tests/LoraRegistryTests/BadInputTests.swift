@@ -16,7 +16,7 @@ struct BadInputTests {
         try withRegistry { registry, _ in
             for (name, reason) in cases {
                 #expect(performing: {
-                    try registry.importAdapter(name: name, from: RegistryTests.dragon, replace: false, activeNames: [], progress: nil)
+                    try registry.importAdapter(name: name, from: RegistryTests.dragon, replace: false, activeNames: [])
                 }, throws: { error in
                     guard case let RegistryError.invalidName(_, message) = error else { return false }
                     return message.contains(reason)
@@ -24,8 +24,8 @@ struct BadInputTests {
             }
             // The edges of the rules are accepted.
             let longest = String(repeating: "z", count: 128)
-            _ = try registry.importAdapter(name: longest, from: RegistryTests.dragon, replace: false, activeNames: [], progress: nil)
-            _ = try registry.importAdapter(name: "A-b_c.9", from: RegistryTests.dragon, replace: false, activeNames: [], progress: nil)
+            _ = try registry.importAdapter(name: longest, from: RegistryTests.dragon, replace: false, activeNames: [])
+            _ = try registry.importAdapter(name: "A-b_c.9", from: RegistryTests.dragon, replace: false, activeNames: [])
             #expect(try registry.list().count == 2)
         }
     }
@@ -60,7 +60,7 @@ struct BadInputTests {
             ]
             for (url, reason) in cases {
                 #expect(performing: {
-                    try registry.importAdapter(name: "x", from: url, replace: false, activeNames: [], progress: nil)
+                    try registry.importAdapter(name: "x", from: url, replace: false, activeNames: [])
                 }, throws: { error in
                     guard case let RegistryError.invalidSource(path, message) = error else { return false }
                     return path == url.path && message.contains(reason) && "\(error)".contains("readable directory")
@@ -69,18 +69,28 @@ struct BadInputTests {
         }
     }
 
-    @Test(.enabled(if: RegistryTests.fixturesAvailable && getuid() != 0, "root reads every file, so nothing is unreadable"))
+    @Test(.enabled(if: RegistryTests.fixturesAvailable && (getuid() != 0 || RegistryTests.canDropPrivileges), "root reads every file and setpriv is missing to run this as nobody"))
     func unreadableSource() throws {
+        guard getuid() != 0 else {
+            // Root reads every file, so the refusal is checked by this same test run again as nobody.
+            let (status, output) = try RegistryTests.runThisBinaryAsNobody(filter: "unreadableSource")
+            #expect(status == 0 && output.contains("unreadableSource() passed"), "as nobody:\n\(output)")
+            return
+        }
         try withRegistry { registry, dir in
             let closed = try RegistryTests.copyAdapter(RegistryTests.dragon, to: dir, as: "closed")
             try FileManager.default.setAttributes([.posixPermissions: 0o000], ofItemAtPath: closed.path)
             defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: closed.path) }
-            #expect(performing: {
-                try registry.importAdapter(name: "x", from: closed, replace: false, activeNames: [], progress: nil)
-            }, throws: { error in
-                guard case let RegistryError.invalidSource(_, message) = error else { return false }
-                return message.contains("permission denied")
-            })
+            let closedFile = try RegistryTests.copyAdapter(RegistryTests.dragon, to: dir, as: "closed-file")
+            try FileManager.default.setAttributes([.posixPermissions: 0o000], ofItemAtPath: closedFile.appendingPathComponent("adapter_model.safetensors").path)
+            for (source, reason) in [(closed, "the directory is not readable (permission denied)"), (closedFile, "adapter_model.safetensors is not readable (permission denied)")] {
+                #expect(performing: {
+                    try registry.importAdapter(name: "x", from: source, replace: false, activeNames: [])
+                }, throws: { error in
+                    guard case let RegistryError.invalidSource(_, message) = error else { return false }
+                    return message.contains(reason)
+                })
+            }
         }
     }
 
@@ -92,7 +102,7 @@ struct BadInputTests {
             try FileManager.default.removeItem(at: odd.appendingPathComponent("adapter_model.safetensors"))
             try FileManager.default.createDirectory(at: odd.appendingPathComponent("adapter_model.safetensors"), withIntermediateDirectories: false)
             #expect(performing: {
-                try registry.importAdapter(name: "x", from: odd, replace: false, activeNames: [], progress: nil)
+                try registry.importAdapter(name: "x", from: odd, replace: false, activeNames: [])
             }, throws: { error in
                 guard case let RegistryError.invalidSource(_, message) = error else { return false }
                 return message.contains("adapter_model.safetensors is not a regular file")
@@ -105,7 +115,7 @@ struct BadInputTests {
         try withRegistry { registry, _ in
             for source in [RegistryTests.adapter("tiny-llama", "attn-r8"), RegistryTests.adapter("tiny-llama", "all-rs16")] {
                 #expect(performing: {
-                    try registry.importAdapter(name: "other", from: source, replace: false, activeNames: [], progress: nil)
+                    try registry.importAdapter(name: "other", from: source, replace: false, activeNames: [])
                 }, throws: { error in
                     guard case let RegistryError.incompatible(name, reason) = error else { return false }
                     // The message names the source, not the registry's temporary copy.
@@ -125,7 +135,7 @@ struct BadInputTests {
             try Data(try Data(contentsOf: weights).prefix(100)).write(to: weights)
             for source in [badConfig, truncated] {
                 #expect(performing: {
-                    try registry.importAdapter(name: "bad", from: source, replace: false, activeNames: [], progress: nil)
+                    try registry.importAdapter(name: "bad", from: source, replace: false, activeNames: [])
                 }, throws: { error in
                     guard case RegistryError.adapterInvalid(name: "bad", _) = error else { return false }
                     return true

@@ -22,7 +22,7 @@ struct ImportRemoveTests {
             #expect(record.name == "dragon")
             #expect(record.digest == (try RegistryTests.digest(of: RegistryTests.dragon)))
             #expect(record.compatible && record.broken == nil)
-            #expect(record.modelFingerprint == ModelFingerprint.of(model))
+            #expect(record.modelFingerprint == ModelFingerprint(config: model).value)
             let source = try LoraAdapter(directory: RegistryTests.dragon, model: model, name: nil)
             #expect(record.rank == source.config.rank && record.alpha == source.config.alpha && record.useRSLoRA == source.config.useRSLoRA)
             #expect(!record.targetModules.isEmpty)
@@ -56,17 +56,17 @@ struct ImportRemoveTests {
         try RegistryTests.withTemporaryDirectory { dir in
             let state = dir.appendingPathComponent("state")
             let registry = try AdapterRegistry(stateDirectory: state, model: try RegistryTests.config("stories260K"), logger: RegistryTests.quiet)
-            let dragon = try registry.importAdapter(name: "a", from: RegistryTests.dragon, replace: false, activeNames: [], progress: nil)
+            let dragon = try registry.importAdapter(name: "a", from: RegistryTests.dragon, replace: false, activeNames: [])
             #expect(throws: RegistryError.adapterExists(name: "a")) {
-                try registry.importAdapter(name: "a", from: RegistryTests.snow, replace: false, activeNames: [], progress: nil)
+                try registry.importAdapter(name: "a", from: RegistryTests.snow, replace: false, activeNames: [])
             }
             #expect(throws: RegistryError.adapterActive(name: "a")) {
-                try registry.importAdapter(name: "a", from: RegistryTests.snow, replace: true, activeNames: ["a"], progress: nil)
+                try registry.importAdapter(name: "a", from: RegistryTests.snow, replace: true, activeNames: ["a"])
             }
             #expect(try registry.list() == [dragon])
             #expect(RegistryTests.entries(state.appendingPathComponent("tmp")).isEmpty)
 
-            let snow = try registry.importAdapter(name: "a", from: RegistryTests.snow, replace: true, activeNames: ["b"], progress: nil)
+            let snow = try registry.importAdapter(name: "a", from: RegistryTests.snow, replace: true, activeNames: ["b"])
             #expect(snow.digest != dragon.digest)
             #expect(try registry.list() == [snow])
             // The replaced content had no other name: its directory is gone.
@@ -81,7 +81,7 @@ struct ImportRemoveTests {
             let state = dir.appendingPathComponent("state")
             let adapters = state.appendingPathComponent("adapters")
             let registry = try AdapterRegistry(stateDirectory: state, model: try RegistryTests.config("stories260K"), logger: RegistryTests.quiet)
-            let first = try registry.importAdapter(name: "dragon", from: RegistryTests.dragon, replace: false, activeNames: [], progress: nil)
+            let first = try registry.importAdapter(name: "dragon", from: RegistryTests.dragon, replace: false, activeNames: [])
             // Same bytes from another place: shared directory.
             let copy = try RegistryTests.copyAdapter(RegistryTests.dragon, to: dir, as: "elsewhere")
             let steps = StepLog()
@@ -109,7 +109,7 @@ struct ImportRemoveTests {
             let model = try RegistryTests.config("stories260K")
             let registry = try AdapterRegistry(stateDirectory: dir.appendingPathComponent("state"), model: model, logger: RegistryTests.quiet)
             let source = try RegistryTests.copyAdapter(RegistryTests.snow, to: dir, as: "snow")
-            let record = try registry.importAdapter(name: "snow", from: source, replace: false, activeNames: [], progress: nil)
+            let record = try registry.importAdapter(name: "snow", from: source, replace: false, activeNames: [])
             try FileManager.default.removeItem(at: source)
             #expect(try registry.verify(name: nil) == [VerifyOutcome(name: "snow", ok: true, problem: nil)])
             _ = try LoraAdapter(directory: registry.contentDirectory(for: record), model: model, name: "snow")
@@ -140,9 +140,9 @@ struct ImportRemoveTests {
         var longer = base
         longer.maxPositions = 4096
         longer.eosTokenIds = [7]
-        #expect(ModelFingerprint.of(base) != ModelFingerprint.of(moreHeads))
-        #expect(ModelFingerprint.of(base) == ModelFingerprint.of(longer))
-        #expect(AdapterDigest.isWellFormed(ModelFingerprint.of(base)))
+        #expect(ModelFingerprint(config: base).value != ModelFingerprint(config: moreHeads).value)
+        #expect(ModelFingerprint(config: base).value == ModelFingerprint(config: longer).value)
+        #expect(AdapterDigest.isWellFormed(ModelFingerprint(config: base).value))
     }
 
     static func size(of directory: URL) throws -> Int {

@@ -80,4 +80,25 @@ enum RegistryTests {
         }
         return AdapterDigest.combine(fileHashes: hashes)
     }
+
+    /// Whether `setpriv` is there to run a test as an unprivileged user.
+    static var canDropPrivileges: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") }
+
+    /// Runs this test binary as nobody (uid and gid 65534) with only the Swift Testing test `filter`; returns its
+    /// exit status and its output.
+    static func runThisBinaryAsNobody(filter: String) throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/setpriv")
+        process.arguments = [
+            "--reuid=65534", "--regid=65534", "--clear-groups", try FileOperations.realPath("/proc/self/exe"),
+            "--testing-library", "swift-testing", "--filter", filter,
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+    }
 }
