@@ -1,1 +1,0 @@
-// The adapter registry (issue 15).
