@@ -1,4 +1,5 @@
 import Foundation
+import LoraJSON
 
 /// The parts of a PEFT `adapter_config.json` that decide what a LoRA adapter computes, parsed and checked.
 /// Keys that change the math in ways lorad does not implement are refused by name; unknown keys are ignored.
@@ -45,22 +46,21 @@ public struct PEFTAdapterConfig: Sendable, Equatable {
     }
 
     /// Parses `adapter_config.json` contents; `path` is used in errors. Integers (`r`, `rank_pattern` values,
-    /// `layers_to_transform`) follow the one rule of `JSONValue.integer`: `1.5`, `1e400`, `-1` and `"1"` are
-    /// refused with the key named, never truncated.
+    /// `layers_to_transform`) follow the one rule of `JSONValue.integer`, JSONNumber's exact reading: `1.5`,
+    /// `1e400`, `-1` and `"1"` are refused with the key named, never truncated.
     public init(json data: Data, path: String) throws {
-        let object: JSONObject
+        let object: [(String, JSONValue)]
         do {
-            guard case .object(let o) = try JSONDocumentParser.parse(data) else {
+            guard case .object(let members) = try JSONValue.parseModelFile(data) else {
                 throw AdapterLoadError.invalidConfig(path: path, key: nil, reason: "the top level is not a JSON object")
             }
-            object = o
+            object = members
         } catch let e as AdapterLoadError {
             throw e
-        } catch let e as JSONParseError {
-            if let key = e.duplicateKey {
-                throw AdapterLoadError.invalidConfig(path: path, key: key, reason: "appears twice in one object (at byte \(e.offset)); keep one")
-            }
-            throw AdapterLoadError.invalidConfig(path: path, key: nil, reason: "not valid JSON (\(e.description))")
+        } catch ModelFileJSONError.repeatedKey(let key) {
+            throw AdapterLoadError.invalidConfig(path: path, key: key, reason: "appears twice in one object; keep one")
+        } catch {
+            throw AdapterLoadError.invalidConfig(path: path, key: nil, reason: "not valid JSON (\(error))")
         }
         let reader = ConfigReader(object: object, path: path)
 
@@ -102,7 +102,7 @@ public struct PEFTAdapterConfig: Sendable, Equatable {
         layersToTransform = try reader.layerList("layers_to_transform")
         layersPattern = try reader.stringList("layers_pattern")
 
-        // PEFT tries pattern keys in file order and the first match wins; JSONObject keeps that order.
+        // PEFT tries pattern keys in file order and the first match wins; LoraJSON keeps members in that order.
         rankPattern = try reader.map("rank_pattern").map { key, value -> (key: String, value: Int) in
             (key, try reader.integer(value, key: "rank_pattern.\(key)", minimum: 1, rank: true))
         }
@@ -125,11 +125,12 @@ public struct PEFTAdapterConfig: Sendable, Equatable {
 
 /// Typed access to a JSON object with errors that name the key. JSON null counts as absent.
 private struct ConfigReader {
-    let object: JSONObject
+    let object: [(String, JSONValue)]
     let path: String
 
+    /// Keys are unique (`parseModelFile` refuses repeats), so the first match is the only one.
     func value(_ key: String) -> JSONValue? {
-        guard let v = object[key], v != .null else { return nil }
+        guard let v = object.first(where: { $0.0 == key })?.1, !v.isNull else { return nil }
         return v
     }
 
@@ -137,7 +138,7 @@ private struct ConfigReader {
         .invalidConfig(path: path, key: key, reason: "expected \(expected), found \(render(key))")
     }
 
-    func render(_ key: String) -> String { value(key)?.rendered ?? "null" }
+    func render(_ key: String) -> String { value(key)?.serializedString ?? "null" }
 
     func string(_ key: String) throws -> String? {
         guard let v = value(key) else { return nil }
@@ -180,7 +181,7 @@ private struct ConfigReader {
         switch value(key) {
         case nil: return false
         case .array(let a): return !a.isEmpty
-        case .object(let o): return !o.entries.isEmpty
+        case .object(let o): return !o.isEmpty
         case .string(let s): return !s.isEmpty
         default: return true
         }
@@ -227,7 +228,7 @@ private struct ConfigReader {
 
     func map(_ key: String) throws -> [(String, JSONValue)] {
         guard let v = value(key) else { return [] }
-        guard case .object(let o) = v else { throw wrongType(key, "an object") }
-        return o.entries.map { ($0.key, $0.value) }
+        guard case .object(let members) = v else { throw wrongType(key, "an object") }
+        return members
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LoraJSON
 import LoraNumerics
 
 /// One tensor's entry in a safetensors header.
@@ -114,22 +115,22 @@ public final class SafetensorsFile: @unchecked Sendable {
     static func parseHeader(_ data: Data, path: String, dataSize: Int) throws -> (tensors: [String: TensorInfo], metadata: [String: String]) {
         let json: JSONValue
         do {
-            json = try JSONDocumentParser.parse(data)
+            json = try JSONValue.parseModelFile(data)
         } catch {
             // A repeated key would let two entries claim one tensor name; the parser refuses it.
             throw ModelLoadError.invalidHeaderJSON(path: path, reason: error.description)
         }
-        guard case .object(let object) = json else {
+        guard case .object(let members) = json else {
             throw ModelLoadError.invalidHeaderJSON(path: path, reason: "the top level is not an object")
         }
         var tensors: [String: TensorInfo] = [:]
         var metadata: [String: String] = [:]
-        for (name, value) in object.entries {
+        for (name, value) in members {
             if name == "__metadata__" {
                 guard case .object(let map) = value else {
                     throw ModelLoadError.malformedTensorEntry(path: path, tensor: name, reason: "__metadata__ must be an object of strings")
                 }
-                for (k, v) in map.entries { metadata[k] = v.stringValue ?? v.rendered }
+                for (k, v) in map { metadata[k] = v.stringValue ?? v.serializedString }
                 continue
             }
             tensors[name] = try parseEntry(name: name, value: value, path: path, dataSize: dataSize)
@@ -143,23 +144,23 @@ public final class SafetensorsFile: @unchecked Sendable {
     }
 
     private static func parseEntry(name: String, value: JSONValue, path: String, dataSize: Int) throws -> TensorInfo {
-        guard case .object(let entry) = value else {
+        guard case .object = value else {
             throw ModelLoadError.malformedTensorEntry(path: path, tensor: name, reason: "entry is not an object")
         }
-        guard let dtypeName = entry["dtype"]?.stringValue else {
+        guard let dtypeName = value["dtype"]?.stringValue else {
             throw ModelLoadError.malformedTensorEntry(path: path, tensor: name, reason: "missing string field 'dtype'")
         }
         guard let dtype = SafetensorsDType(rawValue: dtypeName) else {
             throw ModelLoadError.unknownDType(path: path, tensor: name, dtype: dtypeName)
         }
-        guard case .array(let shapeValues) = entry["shape"] else {
+        guard case .array(let shapeValues) = value["shape"] else {
             throw ModelLoadError.malformedTensorEntry(path: path, tensor: name, reason: "missing array field 'shape'")
         }
         var shape: [Int] = []
         for (i, v) in shapeValues.enumerated() {
             shape.append(try integer(v, field: "shape[\(i)]", tensor: name, path: path))
         }
-        guard case .array(let offsets) = entry["data_offsets"], offsets.count == 2 else {
+        guard case .array(let offsets) = value["data_offsets"], offsets.count == 2 else {
             throw ModelLoadError.malformedTensorEntry(path: path, tensor: name, reason: "'data_offsets' must be two integers")
         }
         let begin = try integer(offsets[0], field: "data_offsets[0]", tensor: name, path: path)

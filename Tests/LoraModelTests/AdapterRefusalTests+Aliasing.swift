@@ -73,7 +73,7 @@ extension AdapterRefusalTests {
         }
     }
 
-    @Test(arguments: ["1.5", "[1.5]", "[0, 1.0]", "1e400", "[-1]", "\"1\"", "[\"1\"]", "[9223372036854775808]"])
+    @Test(arguments: ["1.5", "[1.5]", "[1, 1.5]", "[1e-1]", "1e400", "[-1]", "\"1\"", "[\"1\"]", "[9223372036854775808]"])
     func layersToTransformTakesExactIntegersOnly(literal: String) throws {
         // [1.5] used to be truncated to [1].
         let dir = try variant(literals: ["layers_to_transform": literal], tensors: { map in
@@ -85,7 +85,7 @@ extension AdapterRefusalTests {
         }
     }
 
-    @Test(arguments: ["8.0", "1e400", "8e0", "9223372036854775808", "true"])
+    @Test(arguments: ["8.5", "1e400", "8e-1", "9223372036854775808", "true", "-8", "0"])
     func rankTakesExactIntegersOnly(literal: String) throws {
         expectAdapterError(try variant(literals: ["r": literal])) { error in
             guard case .badRankOrAlpha(_, "r", literal, let reason) = error else { return false }
@@ -94,6 +94,21 @@ extension AdapterRefusalTests {
         expectAdapterError(try variant(literals: ["rank_pattern": "{\"q_proj\": \(literal)}"])) {
             if case .badRankOrAlpha(_, "rank_pattern.q_proj", literal, _) = $0 { true } else { false }
         }
+    }
+
+    @Test func wholeNumbersInAnyNotationAreIntegers() throws {
+        // The safetensors header's rule: JSONNumber's exact reading, so 8.0 and 8e0 are the rank 8, and
+        // layers_to_transform [1.0] is layer 1.
+        let plain = try load(try variant())
+        for literal in ["8.0", "8e0", "0.8e1"] {
+            let adapter = try load(try variant(literals: ["r": literal]))
+            #expect(adapter.modules.count == plain.modules.count)
+            #expect(adapter.modules[LoraModuleKey(layer: 0, module: .qProj)]?.scaling == plain.modules[LoraModuleKey(layer: 0, module: .qProj)]?.scaling)
+        }
+        let one = try load(try variant(literals: ["layers_to_transform": "[1.0]"], tensors: { map in
+            for k in map.keys where k.contains("layers.0.") { map[k] = nil }
+        }))
+        #expect(!one.modules.isEmpty && one.modules.keys.allSatisfy { $0.layer == 1 })
     }
 
     @Test func alphaBeyondADoubleIsRefusedByName() throws {

@@ -109,7 +109,7 @@ struct SafetensorsHostileFileTests {
         }
     }
 
-    @Test(arguments: ["1.5", "1.0", "1e0", "1e400", "-1", "\"1\"", "true", "null", "9223372036854775808"])
+    @Test(arguments: ["1.5", "1e-1", "1e400", "-1", "\"1\"", "true", "null", "9223372036854775808"])
     func shapeAndOffsetsTakeExactNonNegativeIntegersOnly(literal: String) throws {
         // One rule with the PEFT config: every refusal names the field.
         let shape = "{\"w\":{\"dtype\":\"F32\",\"shape\":[\(literal)],\"data_offsets\":[0,4]}}"
@@ -125,8 +125,9 @@ struct SafetensorsHostileFileTests {
     }
 
     @Test func integerLiteralsReadExactly() throws {
-        // Plain integers, including a 0 dimension, still read; -0 is zero.
-        let file = try openLiteral(#"{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},"e":{"dtype":"F32","shape":[0,-0],"data_offsets":[16,16]}}"#)
+        // Plain integers, including a 0 dimension, still read; -0 is zero; by JSONNumber's exact reading (the
+        // rule the PEFT config follows too) 2.0 and 1.6e1 are the integers 2 and 16.
+        let file = try openLiteral(#"{"a":{"dtype":"F32","shape":[2.0,2],"data_offsets":[0,1.6e1]},"e":{"dtype":"F32","shape":[0,-0],"data_offsets":[16,16]}}"#)
         #expect(file.tensors["a"]?.shape == [2, 2] && file.tensors["a"]?.span == 0..<16)
         #expect(file.tensors["e"]?.shape == [0, 0])
     }
