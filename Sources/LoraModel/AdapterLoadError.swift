@@ -23,8 +23,16 @@ public enum AdapterLoadError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(path: String, tensor: String, expected: [Int], actual: [Int])
     /// A tensor holds NaN or infinity.
     case nonFinite(path: String, tensor: String)
-    /// `r` or `lora_alpha` (or a pattern entry) is not a usable number.
-    case badRankOrAlpha(path: String, key: String, value: String)
+    /// `r` or `lora_alpha` (or a pattern entry) is not a usable number; `reason` says what is wrong with it.
+    case badRankOrAlpha(path: String, key: String, value: String, reason: String)
+    /// A tensor name's layer index is not written canonically (`01`, `+1`): it could alias another layer's.
+    case nonCanonicalLayer(path: String, tensor: String, layer: String)
+    /// Two tensors are the A (or B) of the same module, e.g. with and without the `base_model.model.` prefix;
+    /// lorad will not pick one.
+    case duplicateTensor(path: String, module: String, matrix: String, first: String, second: String)
+    /// The file holds the tensors of more than one adapter (the name segment of `lora_A.<name>.weight`
+    /// differs, or is present on some tensors only).
+    case multipleAdapterNames(path: String, names: [String])
     /// A user scale is NaN or infinite.
     case nonFiniteScale(adapter: String, scale: Float)
     /// A module's `lora_alpha / r` (or `/ √r`) is finite but too large for a Float.
@@ -58,8 +66,14 @@ public enum AdapterLoadError: Error, Equatable, CustomStringConvertible {
             return "\(path): tensor '\(tensor)' has shape \(actual), expected \(expected) for the loaded model; the adapter was trained for another model"
         case let .nonFinite(path, tensor):
             return "\(path): tensor '\(tensor)' contains NaN or infinity"
-        case let .badRankOrAlpha(path, key, value):
-            return "\(path): '\(key)' = \(value) must be a positive integer rank / a finite alpha"
+        case let .badRankOrAlpha(path, key, value, reason):
+            return "\(path): '\(key)' = \(value) \(reason); a rank must be a positive integer and an alpha a finite number"
+        case let .nonCanonicalLayer(path, tensor, layer):
+            return "\(path): tensor '\(tensor)' writes its layer index as '\(layer)'; only plain decimal indices (0, 1, 12, no sign or leading zero) are accepted, so two names cannot mean one layer; rename the tensor"
+        case let .duplicateTensor(path, module, matrix, first, second):
+            return "\(path): tensors '\(first)' and '\(second)' are both the \(matrix) of module '\(module)'; the file is ambiguous: keep one of them"
+        case let .multipleAdapterNames(path, names):
+            return "\(path): the file holds tensors of more than one adapter (\(names.joined(separator: ", "))); lorad loads one adapter per directory: save each on its own (peft: model.save_pretrained(dir, selected_adapters=[name]))"
         case let .nonFiniteScale(adapter, scale):
             return "adapter '\(adapter)': scale \(scale) must be a finite number"
         case let .scalingOverflow(path, module, alpha, rank, rsLoRA):

@@ -32,10 +32,15 @@ extension LoraAdapter {
         self.init(name: name ?? directory.lastPathComponent, config: peft, modules: modules)
     }
 
-    /// Parsed form of `base_model.model.model.layers.N.self_attn.q_proj.lora_A.weight`.
+    /// Parsed form of `base_model.model.model.layers.N.self_attn.q_proj.lora_A[.adapter].weight`.
     struct TensorName {
         var key: LoraModuleKey
         var isA: Bool
+        /// The adapter-name segment (`default` in `lora_A.default.weight`), nil when the name has none.
+        var adapterName: String?
+
+        /// `lora_A` or `lora_B`.
+        var matrix: String { isA ? "lora_A" : "lora_B" }
     }
 
     static func parseTensorName(_ raw: String, layerCount: Int, path: String) throws -> TensorName {
@@ -50,14 +55,45 @@ extension LoraAdapter {
         }
         // model . layers . N . self_attn|mlp . proj . lora_A|lora_B [. adapter-name] . weight
         guard parts.count == 7 || parts.count == 8, parts[0] == "model", parts[1] == "layers", parts.last == "weight",
-              let layer = Int(parts[2]), layer >= 0, parts[5] == "lora_A" || parts[5] == "lora_B" else {
+              parts[5] == "lora_A" || parts[5] == "lora_B", parts.count == 7 || !parts[6].isEmpty else {
+            throw AdapterLoadError.unknownTensor(path: path, tensor: raw)
+        }
+        // Int() also reads "01" and "+1"; such a name would alias layer 1's, so only the canonical form passes.
+        guard let layer = Int(parts[2]), layer >= 0, String(layer) == parts[2] else {
+            if parts[2].allSatisfy({ $0.isASCII && ($0.isNumber || $0 == "+" || $0 == "-") }), !parts[2].isEmpty {
+                throw AdapterLoadError.nonCanonicalLayer(path: path, tensor: raw, layer: parts[2])
+            }
             throw AdapterLoadError.unknownTensor(path: path, tensor: raw)
         }
         let moduleName = "model.layers.\(parts[2]).\(parts[3]).\(parts[4])"
         guard let module = LlamaModule(rawValue: parts[4]), module.path == "\(parts[3]).\(parts[4])", layer < layerCount else {
             throw AdapterLoadError.moduleNotInModel(path: path, tensor: raw, module: moduleName)
         }
-        return TensorName(key: LoraModuleKey(layer: layer, module: module), isA: parts[5] == "lora_A")
+        return TensorName(key: LoraModuleKey(layer: layer, module: module), isA: parts[5] == "lora_A", adapterName: parts.count == 8 ? parts[6] : nil)
+    }
+
+    /// Parses every tensor name of the file and refuses what could mix tensors up: more than one adapter name
+    /// (PEFT's `save_pretrained` strips the name, so a file that keeps it may hold several adapters) and two
+    /// tensors for one module's A or B. Without this a later key silently replaced an earlier one.
+    static func pairTensors(file: SafetensorsFile, layerCount: Int, path: String) throws -> [(name: TensorName, info: TensorInfo)] {
+        var parsed: [(name: TensorName, info: TensorInfo)] = []
+        for raw in file.names {
+            guard let info = file.tensors[raw] else { continue }
+            parsed.append((try parseTensorName(raw, layerCount: layerCount, path: path), info))
+        }
+        let adapterNames = Set(parsed.map { $0.name.adapterName ?? "" })
+        if adapterNames.count > 1 {
+            throw AdapterLoadError.multipleAdapterNames(path: path, names: adapterNames.sorted().map { $0.isEmpty ? "(tensors without a name)" : "'\($0)'" })
+        }
+        var seen: [String: String] = [:]
+        for (name, info) in parsed {
+            let slot = "\(name.key.name).\(name.matrix)"
+            if let first = seen[slot] {
+                throw AdapterLoadError.duplicateTensor(path: path, module: name.key.name, matrix: name.matrix, first: first, second: info.name)
+            }
+            seen[slot] = info.name
+        }
+        return parsed
     }
 
     static func readModules(file: SafetensorsFile, peft: PEFTAdapterConfig, model: LlamaConfig, path: String, configPath: String) throws -> [LoraModuleKey: LoraModuleWeights] {
@@ -80,11 +116,9 @@ extension LoraAdapter {
         }
 
         var aTensors: [LoraModuleKey: TensorInfo] = [:], bTensors: [LoraModuleKey: TensorInfo] = [:]
-        for raw in file.names {
-            guard let info = file.tensors[raw] else { continue }
-            let parsed = try parseTensorName(raw, layerCount: model.layerCount, path: path)
+        for (parsed, info) in try pairTensors(file: file, layerCount: model.layerCount, path: path) {
             guard targeted.contains(parsed.key) else {
-                throw AdapterLoadError.moduleNotInModel(path: path, tensor: raw, module: parsed.key.name)
+                throw AdapterLoadError.moduleNotInModel(path: path, tensor: info.name, module: parsed.key.name)
             }
             if parsed.isA { aTensors[parsed.key] = info } else { bTensors[parsed.key] = info }
         }
@@ -97,7 +131,7 @@ extension LoraAdapter {
             guard let b else { throw AdapterLoadError.missingPair(path: path, module: key.name, missing: "lora_B") }
             let rank = matcher.rank(for: key.name)
             let alpha = matcher.alpha(for: key.name)
-            guard rank > 0 else { throw AdapterLoadError.badRankOrAlpha(path: configPath, key: "r", value: "\(rank)") }
+            guard rank > 0 else { throw AdapterLoadError.badRankOrAlpha(path: configPath, key: "r", value: "\(rank)", reason: "is not positive") }
             let (outDim, inDim) = key.module.shape(model)
             let aMatrix = try matrix(file, a, rows: rank, cols: inDim, transposedAllowed: peft.fanInFanOut, path: path)
             let bMatrix = try matrix(file, b, rows: outDim, cols: rank, transposedAllowed: peft.fanInFanOut, path: path)

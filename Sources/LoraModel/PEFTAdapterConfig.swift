@@ -1,4 +1,5 @@
 import Foundation
+import LoraJSON
 
 /// The parts of a PEFT `adapter_config.json` that decide what a LoRA adapter computes, parsed and checked.
 /// Keys that change the math in ways lorad does not implement are refused by name; unknown keys are ignored.
@@ -44,18 +45,22 @@ public struct PEFTAdapterConfig: Sendable, Equatable {
             && a.fanInFanOut == b.fanInFanOut && a.baseModel == b.baseModel
     }
 
-    /// Parses `adapter_config.json` contents; `path` is used in errors.
+    /// Parses `adapter_config.json` contents; `path` is used in errors. Integers (`r`, `rank_pattern` values,
+    /// `layers_to_transform`) follow the one rule of `JSONValue.integer`, JSONNumber's exact reading: `1.5`,
+    /// `1e400`, `-1` and `"1"` are refused with the key named, never truncated.
     public init(json data: Data, path: String) throws {
-        let object: [String: Any]
+        let object: [(String, JSONValue)]
         do {
-            guard let o = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            guard case .object(let members) = try JSONValue.parseModelFile(data) else {
                 throw AdapterLoadError.invalidConfig(path: path, key: nil, reason: "the top level is not a JSON object")
             }
-            object = o
+            object = members
         } catch let e as AdapterLoadError {
             throw e
+        } catch ModelFileJSONError.repeatedKey(let key) {
+            throw AdapterLoadError.invalidConfig(path: path, key: key, reason: "appears twice in one object; keep one")
         } catch {
-            throw AdapterLoadError.invalidConfig(path: path, key: nil, reason: "not valid JSON (\(error.localizedDescription))")
+            throw AdapterLoadError.invalidConfig(path: path, key: nil, reason: "not valid JSON (\(error))")
         }
         let reader = ConfigReader(object: object, path: path)
 
@@ -80,13 +85,11 @@ public struct PEFTAdapterConfig: Sendable, Equatable {
             }
         }
 
-        guard let r = try reader.int("r"), r > 0 else {
-            throw AdapterLoadError.badRankOrAlpha(path: path, key: "r", value: reader.render("r"))
+        guard let r = reader.value("r") else {
+            throw AdapterLoadError.badRankOrAlpha(path: path, key: "r", value: "null", reason: "is missing")
         }
-        rank = r
-        let a = try reader.double("lora_alpha") ?? 8
-        guard a.isFinite else { throw AdapterLoadError.badRankOrAlpha(path: path, key: "lora_alpha", value: "\(a)") }
-        alpha = a
+        rank = try reader.integer(r, key: "r", minimum: 1, rank: true)
+        alpha = try reader.value("lora_alpha").map { try reader.finite($0, key: "lora_alpha") } ?? 8
         useRSLoRA = try reader.bool("use_rslora") ?? false
         fanInFanOut = try reader.bool("fan_in_fan_out") ?? false
         baseModel = try reader.string("base_model_name_or_path")
@@ -96,22 +99,16 @@ public struct PEFTAdapterConfig: Sendable, Equatable {
         }
         targets = t
         excludes = try reader.targets("exclude_modules")
-        layersToTransform = try reader.intList("layers_to_transform")
+        layersToTransform = try reader.layerList("layers_to_transform")
         layersPattern = try reader.stringList("layers_pattern")
 
-        let order = PatternKeyOrder(data: data)
+        // PEFT tries pattern keys in file order and the first match wins; LoraJSON keeps members in that order.
         rankPattern = try reader.map("rank_pattern").map { key, value -> (key: String, value: Int) in
-            guard !ConfigReader.isBool(value), let n = value as? NSNumber, n.doubleValue == n.doubleValue.rounded(), n.intValue > 0 else {
-                throw AdapterLoadError.badRankOrAlpha(path: path, key: "rank_pattern.\(key)", value: "\(value)")
-            }
-            return (key, n.intValue)
-        }.sorted { order.position(of: $0.key, in: "rank_pattern") < order.position(of: $1.key, in: "rank_pattern") }
+            (key, try reader.integer(value, key: "rank_pattern.\(key)", minimum: 1, rank: true))
+        }
         alphaPattern = try reader.map("alpha_pattern").map { key, value -> (key: String, value: Double) in
-            guard !ConfigReader.isBool(value), let n = value as? NSNumber, n.doubleValue.isFinite else {
-                throw AdapterLoadError.badRankOrAlpha(path: path, key: "alpha_pattern.\(key)", value: "\(value)")
-            }
-            return (key, n.doubleValue)
-        }.sorted { order.position(of: $0.key, in: "alpha_pattern") < order.position(of: $1.key, in: "alpha_pattern") }
+            (key, try reader.finite(value, key: "alpha_pattern.\(key)"))
+        }
         // Validate pattern regexes now, so a bad one is a config error and not a silent non-match.
         for key in rankPattern.map(\.key) + alphaPattern.map(\.key) {
             guard (try? NSRegularExpression(pattern: key)) != nil else {
@@ -128,11 +125,12 @@ public struct PEFTAdapterConfig: Sendable, Equatable {
 
 /// Typed access to a JSON object with errors that name the key. JSON null counts as absent.
 private struct ConfigReader {
-    let object: [String: Any]
+    let object: [(String, JSONValue)]
     let path: String
 
-    func value(_ key: String) -> Any? {
-        guard let v = object[key], !(v is NSNull) else { return nil }
+    /// Keys are unique (`parseModelFile` refuses repeats), so the first match is the only one.
+    func value(_ key: String) -> JSONValue? {
+        guard let v = object.first(where: { $0.0 == key })?.1, !v.isNull else { return nil }
         return v
     }
 
@@ -140,42 +138,37 @@ private struct ConfigReader {
         .invalidConfig(path: path, key: key, reason: "expected \(expected), found \(render(key))")
     }
 
-    func render(_ key: String) -> String {
-        guard let v = value(key) else { return "null" }
-        if let data = try? JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed, .sortedKeys]),
-           let s = String(data: data, encoding: .utf8) { return s }
-        return "\(v)"
-    }
-
-    static func isBool(_ v: Any) -> Bool {
-        guard let n = v as? NSNumber else { return false }
-        return String(cString: n.objCType) == "c"
-    }
+    func render(_ key: String) -> String { value(key)?.serializedString ?? "null" }
 
     func string(_ key: String) throws -> String? {
         guard let v = value(key) else { return nil }
-        guard let s = v as? String else { throw wrongType(key, "a string") }
+        guard let s = v.stringValue else { throw wrongType(key, "a string") }
         return s
     }
 
     func bool(_ key: String) throws -> Bool? {
         guard let v = value(key) else { return nil }
-        guard Self.isBool(v), let n = v as? NSNumber else { throw wrongType(key, "true or false") }
-        return n.boolValue
+        guard case .bool(let b) = v else { throw wrongType(key, "true or false") }
+        return b
     }
 
-    func int(_ key: String) throws -> Int? {
-        guard let v = value(key) else { return nil }
-        guard !Self.isBool(v), let n = v as? NSNumber, n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 1e15 else {
-            throw AdapterLoadError.badRankOrAlpha(path: path, key: key, value: render(key))
+    /// An integer by `JSONValue.integer`'s rule. A rank's error is `badRankOrAlpha`, any other `invalidConfig`.
+    func integer(_ v: JSONValue, key: String, minimum: Int, rank: Bool = false) throws -> Int {
+        do {
+            return try v.integer(minimum: minimum)
+        } catch {
+            if rank { throw AdapterLoadError.badRankOrAlpha(path: path, key: key, value: error.found, reason: error.problem) }
+            throw AdapterLoadError.invalidConfig(path: path, key: key, reason: "\(error.description); it must be an integer of at least \(minimum)")
         }
-        return n.intValue
     }
 
-    func double(_ key: String) throws -> Double? {
-        guard let v = value(key) else { return nil }
-        guard !Self.isBool(v), let n = v as? NSNumber else { throw AdapterLoadError.badRankOrAlpha(path: path, key: key, value: render(key)) }
-        return n.doubleValue
+    /// A finite alpha.
+    func finite(_ v: JSONValue, key: String) throws -> Double {
+        do {
+            return try v.finiteDouble()
+        } catch {
+            throw AdapterLoadError.badRankOrAlpha(path: path, key: key, value: error.found, reason: error.problem)
+        }
     }
 
     func refuseTrue(_ key: String, reason: String) throws {
@@ -185,66 +178,57 @@ private struct ConfigReader {
     }
 
     func isNonEmpty(_ key: String) -> Bool {
-        guard let v = value(key) else { return false }
-        if let a = v as? [Any] { return !a.isEmpty }
-        if let d = v as? [String: Any] { return !d.isEmpty }
-        if let s = v as? String { return !s.isEmpty }
-        return true
+        switch value(key) {
+        case nil: return false
+        case .array(let a): return !a.isEmpty
+        case .object(let o): return !o.isEmpty
+        case .string(let s): return !s.isEmpty
+        default: return true
+        }
     }
 
     func targets(_ key: String) throws -> PEFTAdapterConfig.Targets? {
-        guard let v = value(key) else { return nil }
-        if let s = v as? String { return s == "all-linear" ? .allLinear : .regex(s) }
-        if let list = v as? [Any] {
+        switch value(key) {
+        case nil: return nil
+        case .string(let s): return s == "all-linear" ? .allLinear : .regex(s)
+        case .array(let list):
             let names = try list.map { item -> String in
-                guard let s = item as? String else { throw wrongType(key, "a list of module names or a regular expression") }
+                guard let s = item.stringValue else { throw wrongType(key, "a list of module names or a regular expression") }
                 return s
             }
             return .names(names)
+        default: throw wrongType(key, "a list of module names or a regular expression")
         }
-        throw wrongType(key, "a list of module names or a regular expression")
     }
 
-    func intList(_ key: String) throws -> [Int]? {
-        guard let v = value(key) else { return nil }
-        if !Self.isBool(v), let n = v as? NSNumber { return [n.intValue] }
-        guard let list = v as? [Any] else { throw wrongType(key, "an integer or a list of integers") }
-        if list.isEmpty { return nil }
-        return try list.map { item in
-            guard !Self.isBool(item), let n = item as? NSNumber else { throw wrongType(key, "an integer or a list of integers") }
-            return n.intValue
+    /// `layers_to_transform`: one layer index or a list of them, each a non-negative integer.
+    func layerList(_ key: String) throws -> [Int]? {
+        switch value(key) {
+        case nil: return nil
+        case .array(let list):
+            if list.isEmpty { return nil }
+            return try list.enumerated().map { i, item in try integer(item, key: "\(key)[\(i)]", minimum: 0) }
+        case let v?:
+            return [try integer(v, key: key, minimum: 0)]
         }
     }
 
     func stringList(_ key: String) throws -> [String]? {
-        guard let v = value(key) else { return nil }
-        if let s = v as? String { return s.isEmpty ? nil : [s] }
-        guard let list = v as? [Any] else { throw wrongType(key, "a string or a list of strings") }
-        return try list.map { item in
-            guard let s = item as? String else { throw wrongType(key, "a string or a list of strings") }
-            return s
+        switch value(key) {
+        case nil: return nil
+        case .string(let s): return s.isEmpty ? nil : [s]
+        case .array(let list):
+            return try list.map { item in
+                guard let s = item.stringValue else { throw wrongType(key, "a string or a list of strings") }
+                return s
+            }
+        default: throw wrongType(key, "a string or a list of strings")
         }
     }
 
-    func map(_ key: String) throws -> [(String, Any)] {
+    func map(_ key: String) throws -> [(String, JSONValue)] {
         guard let v = value(key) else { return [] }
-        guard let d = v as? [String: Any] else { throw wrongType(key, "an object") }
-        return d.map { ($0.key, $0.value) }
-    }
-}
-
-/// PEFT tries `rank_pattern` / `alpha_pattern` keys in file order and the first match wins, but a parsed JSON
-/// object has no order; this recovers each key's position from the raw text.
-private struct PatternKeyOrder {
-    let text: String
-
-    init(data: Data) { text = String(decoding: data, as: UTF8.self) }
-
-    func position(of key: String, in section: String) -> Int {
-        guard let sectionRange = text.range(of: "\"\(section)\"") else { return Int.max }
-        let encoded = (try? JSONSerialization.data(withJSONObject: [key], options: [.withoutEscapingSlashes]))
-            .flatMap { String(data: $0, encoding: .utf8) }.map { String($0.dropFirst().dropLast()) } ?? "\"\(key)\""
-        guard let r = text.range(of: encoded, range: sectionRange.upperBound..<text.endIndex) else { return Int.max }
-        return text.distance(from: text.startIndex, to: r.lowerBound)
+        guard case .object(let members) = v else { throw wrongType(key, "an object") }
+        return members
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LoraJSON
 import LoraNumerics
 
 /// One tensor's entry in a safetensors header.
@@ -112,23 +113,24 @@ public final class SafetensorsFile: @unchecked Sendable {
     }
 
     static func parseHeader(_ data: Data, path: String, dataSize: Int) throws -> (tensors: [String: TensorInfo], metadata: [String: String]) {
-        let json: Any
+        let json: JSONValue
         do {
-            json = try JSONSerialization.jsonObject(with: data, options: [])
+            json = try JSONValue.parseModelFile(data)
         } catch {
-            throw ModelLoadError.invalidHeaderJSON(path: path, reason: "\(error.localizedDescription)")
+            // A repeated key would let two entries claim one tensor name; the parser refuses it.
+            throw ModelLoadError.invalidHeaderJSON(path: path, reason: error.description)
         }
-        guard let object = json as? [String: Any] else {
+        guard case .object(let members) = json else {
             throw ModelLoadError.invalidHeaderJSON(path: path, reason: "the top level is not an object")
         }
         var tensors: [String: TensorInfo] = [:]
         var metadata: [String: String] = [:]
-        for (name, value) in object {
+        for (name, value) in members {
             if name == "__metadata__" {
-                guard let map = value as? [String: Any] else {
+                guard case .object(let map) = value else {
                     throw ModelLoadError.malformedTensorEntry(path: path, tensor: name, reason: "__metadata__ must be an object of strings")
                 }
-                for (k, v) in map { metadata[k] = (v as? String) ?? "\(v)" }
+                for (k, v) in map { metadata[k] = v.stringValue ?? v.serializedString }
                 continue
             }
             tensors[name] = try parseEntry(name: name, value: value, path: path, dataSize: dataSize)
@@ -141,31 +143,29 @@ public final class SafetensorsFile: @unchecked Sendable {
         return (tensors, metadata)
     }
 
-    private static func parseEntry(name: String, value: Any, path: String, dataSize: Int) throws -> TensorInfo {
-        guard let entry = value as? [String: Any] else {
+    private static func parseEntry(name: String, value: JSONValue, path: String, dataSize: Int) throws -> TensorInfo {
+        guard case .object = value else {
             throw ModelLoadError.malformedTensorEntry(path: path, tensor: name, reason: "entry is not an object")
         }
-        guard let dtypeName = entry["dtype"] as? String else {
+        guard let dtypeName = value["dtype"]?.stringValue else {
             throw ModelLoadError.malformedTensorEntry(path: path, tensor: name, reason: "missing string field 'dtype'")
         }
         guard let dtype = SafetensorsDType(rawValue: dtypeName) else {
             throw ModelLoadError.unknownDType(path: path, tensor: name, dtype: dtypeName)
         }
-        guard let shapeValues = entry["shape"] as? [Any] else {
+        guard case .array(let shapeValues) = value["shape"] else {
             throw ModelLoadError.malformedTensorEntry(path: path, tensor: name, reason: "missing array field 'shape'")
         }
         var shape: [Int] = []
-        for v in shapeValues {
-            guard let n = exactInteger(v), n >= 0 else {
-                throw ModelLoadError.malformedTensorEntry(path: path, tensor: name, reason: "shape \(shapeValues) has an entry that is not a non-negative integer")
-            }
-            shape.append(n)
+        for (i, v) in shapeValues.enumerated() {
+            shape.append(try integer(v, field: "shape[\(i)]", tensor: name, path: path))
         }
-        guard let offsets = entry["data_offsets"] as? [Any], offsets.count == 2,
-              let begin = exactInteger(offsets[0]), let end = exactInteger(offsets[1]) else {
+        guard case .array(let offsets) = value["data_offsets"], offsets.count == 2 else {
             throw ModelLoadError.malformedTensorEntry(path: path, tensor: name, reason: "'data_offsets' must be two integers")
         }
-        guard begin >= 0, end >= begin, end <= dataSize else {
+        let begin = try integer(offsets[0], field: "data_offsets[0]", tensor: name, path: path)
+        let end = try integer(offsets[1], field: "data_offsets[1]", tensor: name, path: path)
+        guard end >= begin, end <= dataSize else {
             throw ModelLoadError.spanOutOfBounds(path: path, tensor: name, begin: begin, end: end, dataSize: dataSize)
         }
         var expected = dtype.byteSize
@@ -182,13 +182,12 @@ public final class SafetensorsFile: @unchecked Sendable {
         return TensorInfo(name: name, dtype: dtype, shape: shape, span: begin..<end)
     }
 
-    /// An integer from JSON, refusing fractions, booleans and values beyond Int.
-    private static func exactInteger(_ value: Any) -> Int? {
-        guard let number = value as? NSNumber else { return nil }
-        // JSON booleans arrive as char-typed NSNumbers; JSON integers never do.
-        if String(cString: number.objCType) == "c" { return nil }
-        let d = number.doubleValue
-        guard d.rounded() == d, abs(d) < 9.0e15 else { return nil }
-        return number.intValue
+    /// A shape entry or offset: a non-negative integer by `JSONValue.integer`'s rule, the field named if not.
+    private static func integer(_ value: JSONValue, field: String, tensor: String, path: String) throws -> Int {
+        do {
+            return try value.integer(minimum: 0)
+        } catch {
+            throw ModelLoadError.malformedTensorEntry(path: path, tensor: tensor, reason: "'\(field)' = \(error.description); it must be a non-negative integer")
+        }
     }
 }

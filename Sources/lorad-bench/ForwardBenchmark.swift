@@ -129,8 +129,8 @@ struct ForwardBenchmark: ParsableCommand {
         var lowGBps: Double, highGBps: Double
     }
 
-    /// The probe read right before each paired step: far beyond the 32 MiB L3, short enough (≈ 10 ms) that
-    /// the bandwidth it sees is the one the step that follows sees.
+    /// The probe read right before each paired step: far larger than the last-level cache, yet short enough
+    /// that the bandwidth it sees is the one the step that follows sees.
     static let pairedProbeBytes = 256 << 20
 
     /// Fills `batch` sequences with `context` positions (untimed), then times one warm-up and `steps` decode steps
@@ -154,8 +154,8 @@ struct ForwardBenchmark: ParsableCommand {
             cached += 1
             return Clock.seconds(since: t)
         }
-        // The bandwidth drifts by ±20% within minutes on a shared host: probe it right before and after the
-        // timed steps too, and compare the steps with the mean of those two as well as with the start's.
+        // The bandwidth drifts within minutes on a shared host (docs/performance.md): probe it right before and
+        // after the timed steps too, and compare the steps with the mean of those two as well as with the start's.
         let before = MachineCeilings.readBandwidth(bytes: 1 << 29)
         var times: [Double] = []
         for index in 0...steps {

@@ -12,13 +12,17 @@ struct AdapterRefusalTests {
 
     init() throws { model = try LlamaModel(directory: Fixtures.model("tiny-llama")) }
 
-    /// A copy of attn-r8 with its config edited and its tensors optionally replaced.
-    func variant(config edit: (inout [String: Any]) -> Void = { _ in }, tensors: ((inout [String: (shape: [Int], values: [Float])]) -> Void)? = nil) throws -> URL {
+    /// A copy of attn-r8 with its config edited and its tensors optionally replaced. `literals` sets config keys
+    /// to JSON text written as is (`1e400`, `1.0`), which JSONSerialization could not write.
+    func variant(config edit: (inout [String: Any]) -> Void = { _ in }, literals: [String: String] = [:], tensors: ((inout [String: (shape: [Int], values: [Float])]) -> Void)? = nil) throws -> URL {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lorad-adapter-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("adapter_config.json"))) as? [String: Any])
         edit(&config)
-        try JSONSerialization.data(withJSONObject: config).write(to: dir.appendingPathComponent("adapter_config.json"))
+        for key in literals.keys { config[key] = "@literal:\(key)@" }
+        var text = String(decoding: try JSONSerialization.data(withJSONObject: config), as: UTF8.self)
+        for (key, literal) in literals { text = text.replacingOccurrences(of: "\"@literal:\(key)@\"", with: literal) }
+        try Data(text.utf8).write(to: dir.appendingPathComponent("adapter_config.json"))
         let weights = dir.appendingPathComponent("adapter_model.safetensors")
         if let tensors {
             let file = try SafetensorsFile(path: source.appendingPathComponent("adapter_model.safetensors").path)
@@ -106,7 +110,7 @@ struct AdapterRefusalTests {
     func badRankIsRefused(rank: String) throws {
         let value = try JSONSerialization.jsonObject(with: Data(rank.utf8), options: .fragmentsAllowed)
         let dir = try variant { $0["r"] = value }
-        #expect { try load(dir) } throws: { ($0 as? AdapterLoadError).map { if case .badRankOrAlpha(_, "r", _) = $0 { true } else { false } } ?? false }
+        #expect { try load(dir) } throws: { ($0 as? AdapterLoadError).map { if case .badRankOrAlpha(_, "r", _, _) = $0 { true } else { false } } ?? false }
     }
 
     @Test func rankThatDisagreesWithTensorsIsRefused() throws {
@@ -193,10 +197,10 @@ struct AdapterRefusalTests {
         }
         // JSON true is not rank 1 (nor alpha 1).
         #expect { try load(try variant { $0["rank_pattern"] = ["q_proj": true] }) } throws: {
-            ($0 as? AdapterLoadError).map { if case .badRankOrAlpha(_, "rank_pattern.q_proj", _) = $0 { true } else { false } } ?? false
+            ($0 as? AdapterLoadError).map { if case .badRankOrAlpha(_, "rank_pattern.q_proj", _, _) = $0 { true } else { false } } ?? false
         }
         #expect { try load(try variant { $0["alpha_pattern"] = ["q_proj": true] }) } throws: {
-            ($0 as? AdapterLoadError).map { if case .badRankOrAlpha(_, "alpha_pattern.q_proj", _) = $0 { true } else { false } } ?? false
+            ($0 as? AdapterLoadError).map { if case .badRankOrAlpha(_, "alpha_pattern.q_proj", _, _) = $0 { true } else { false } } ?? false
         }
     }
 

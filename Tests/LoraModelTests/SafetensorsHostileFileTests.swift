@@ -94,6 +94,70 @@ struct SafetensorsHostileFileTests {
         }
     }
 
+    /// A header from literal JSON text over a zero-filled data section.
+    func openLiteral(_ header: String, dataSize: Int = 16) throws -> SafetensorsFile {
+        try open(SafetensorsWriter.raw(headerJSON: Data(header.utf8), data: Data(count: dataSize)))
+    }
+
+    @Test func tensorNameGivenTwiceIsRefused() throws {
+        // JSONSerialization kept one of the two entries; which one a reader got was up to the parser.
+        let entry = #"{"dtype":"F32","shape":[1],"data_offsets":[0,4]}"#
+        let other = #"{"dtype":"F32","shape":[1],"data_offsets":[4,8]}"#
+        #expect { try openLiteral("{\"w\":\(entry),\"w\":\(other)}") } throws: { error in
+            guard case ModelLoadError.invalidHeaderJSON(_, let reason) = error else { return false }
+            return reason.contains("\"w\"") && reason.contains("twice")
+        }
+    }
+
+    @Test(arguments: ["1.5", "1e-1", "1e400", "-1", "\"1\"", "true", "null", "9223372036854775808"])
+    func shapeAndOffsetsTakeExactNonNegativeIntegersOnly(literal: String) throws {
+        // One rule with the PEFT config: every refusal names the field.
+        let shape = "{\"w\":{\"dtype\":\"F32\",\"shape\":[\(literal)],\"data_offsets\":[0,4]}}"
+        #expect { try openLiteral(shape) } throws: { error in
+            guard case ModelLoadError.malformedTensorEntry(_, "w", let reason) = error else { return false }
+            return reason.contains("'shape[0]'") && reason.contains(literal)
+        }
+        let offsets = "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,\(literal)]}}"
+        #expect { try openLiteral(offsets) } throws: { error in
+            guard case ModelLoadError.malformedTensorEntry(_, "w", let reason) = error else { return false }
+            return reason.contains("'data_offsets[1]'")
+        }
+    }
+
+    @Test func integerLiteralsReadExactly() throws {
+        // Plain integers, including a 0 dimension, still read; -0 is zero; by JSONNumber's exact reading (the
+        // rule the PEFT config follows too) 2.0 and 1.6e1 are the integers 2 and 16.
+        let file = try openLiteral(#"{"a":{"dtype":"F32","shape":[2.0,2],"data_offsets":[0,1.6e1]},"e":{"dtype":"F32","shape":[0,-0],"data_offsets":[16,16]}}"#)
+        #expect(file.tensors["a"]?.shape == [2, 2] && file.tensors["a"]?.span == 0..<16)
+        #expect(file.tensors["e"]?.shape == [0, 0])
+    }
+
+    @Test func namesAreDecodedStrictly() throws {
+        // Escapes decode (é, and 😀 from a surrogate pair); a lone surrogate or bad UTF-8 is refused, so two
+        // distinct names cannot both decode to one U+FFFD-laden string.
+        let file = try openLiteral(#"{"a\u00e9\ud83d\ude00":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#)
+        #expect(file.names == ["aé😀"])
+        #expect { try openLiteral(#"{"a\ud800":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#) } throws: { error in
+            if case ModelLoadError.invalidHeaderJSON(_, let reason) = error { return reason.contains("surrogate") }
+            return false
+        }
+        var bad = Data(#"{"a"#.utf8)
+        bad.append(0xFF)
+        bad.append(Data(#"":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#.utf8))
+        #expect { try open(SafetensorsWriter.raw(headerJSON: bad, data: Data(count: 4))) } throws: { error in
+            if case ModelLoadError.invalidHeaderJSON(_, let reason) = error { return reason.contains("UTF-8") }
+            return false
+        }
+    }
+
+    @Test func deepNestingIsRefusedNotRecursedInto() throws {
+        let deep = String(repeating: "[", count: 100_000)
+        #expect { try openLiteral("{\"w\":\(deep)") } throws: { error in
+            if case ModelLoadError.invalidHeaderJSON(_, let reason) = error { return reason.contains("nesting") }
+            return false
+        }
+    }
+
     @Test func errorsNameTheProblem() {
         let message = ModelLoadError.wrongShape(name: "model.norm.weight", expected: [64], actual: [32]).description
         #expect(message.contains("model.norm.weight") && message.contains("[64]") && message.contains("[32]"))
