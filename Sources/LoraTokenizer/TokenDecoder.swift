@@ -150,10 +150,21 @@ indirect enum TokenDecoder: Sendable {
         }
     }
 
+    /// Whether the chain contains a `ByteLevel` decoder (which joins bytes across tokens, so a token's text can end
+    /// in part of a character).
+    var containsByteLevel: Bool {
+        switch self {
+        case .byteLevel: return true
+        case .sequence(let decoders): return decoders.contains { $0.containsByteLevel }
+        default: return false
+        }
+    }
+
     /// Whether `token` is a `<0xXX>` byte token.
     static func isByteToken(_ token: [UInt8]) -> Bool { byteValue(token) != nil }
 
-    private static func byteValue(_ token: [UInt8]) -> UInt8? {
+    /// The byte of a `<0xXX>` token, or nil.
+    static func byteValue(_ token: [UInt8]) -> UInt8? {
         guard token.count == 6, token[0] == 0x3C, token[1] == 0x30, token[2] == 0x78, token[5] == 0x3E else { return nil }
         func hex(_ c: UInt8) -> UInt8? {
             switch c {
