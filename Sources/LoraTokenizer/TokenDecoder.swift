@@ -150,16 +150,6 @@ indirect enum TokenDecoder: Sendable {
         }
     }
 
-    /// Whether the chain contains a `ByteLevel` decoder (which joins bytes across tokens, so a token's text can end
-    /// in part of a character).
-    var containsByteLevel: Bool {
-        switch self {
-        case .byteLevel: return true
-        case .sequence(let decoders): return decoders.contains { $0.containsByteLevel }
-        default: return false
-        }
-    }
-
     /// Whether `token` is a `<0xXX>` byte token.
     static func isByteToken(_ token: [UInt8]) -> Bool { byteValue(token) != nil }
 
