@@ -153,7 +153,8 @@ indirect enum TokenDecoder: Sendable {
     /// Whether `token` is a `<0xXX>` byte token.
     static func isByteToken(_ token: [UInt8]) -> Bool { byteValue(token) != nil }
 
-    private static func byteValue(_ token: [UInt8]) -> UInt8? {
+    /// The byte of a `<0xXX>` token, or nil.
+    static func byteValue(_ token: [UInt8]) -> UInt8? {
         guard token.count == 6, token[0] == 0x3C, token[1] == 0x30, token[2] == 0x78, token[5] == 0x3E else { return nil }
         func hex(_ c: UInt8) -> UInt8? {
             switch c {

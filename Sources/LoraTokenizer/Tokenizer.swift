@@ -12,7 +12,7 @@ public final class Tokenizer: Sendable {
     let normalizedAddedTokens: AddedTokenMatcher
     /// The string of each added token as `decode` sees it (the normalized content for `normalized` tokens).
     let addedTokenStrings: [Int32: [UInt8]]
-    let specialTokenStrings: Set<ByteKey>
+    /// The added tokens with `special: true`: what `decode` leaves out when skipping special tokens.
     let specialIds: Set<Int32>
 
     /// The added tokens of the file, in file order.
@@ -26,6 +26,9 @@ public final class Tokenizer: Sendable {
     public let eosTokenIds: [Int32]
     /// The file the tokenizer was read from.
     public let file: String
+    /// Whether `decode` cleans up tokenization spaces by default, as transformers does (`" ."` → `"."`, `" n't"` →
+    /// `"n't"`, …): tokenizer_config.json's `clean_up_tokenization_spaces`; false when the key or the file is absent.
+    public let cleansUpTokenizationSpaces: Bool
 
     /// Loads a tokenizer.json file.
     public convenience init(contentsOf url: URL) throws {
@@ -80,12 +83,12 @@ public final class Tokenizer: Sendable {
         addedTokenStrings = strings
         rawAddedTokens = AddedTokenMatcher(raw)
         normalizedAddedTokens = AddedTokenMatcher(normalized)
-        specialTokenStrings = Set(added.filter(\.special).map { ByteKey(Array($0.content.utf8)) })
         specialIds = Set(added.filter(\.special).map(\.id))
         vocabSize = max(bpe.tokens.count, (added.map { Int($0.id) }.max() ?? -1) + 1)
 
         // Resolve BOS / EOS from the configuration files.
         let config = configuration ?? TokenizerConfiguration()
+        cleansUpTokenizationSpaces = config.cleanUpTokenizationSpaces ?? false
         func resolve(_ token: String, _ component: String) throws -> Int32 {
             if let id = Self.lookUp(token, added: added, model: bpe) { return id }
             throw TokenizerError.tokenNotInVocab(file: url.deletingLastPathComponent()
@@ -142,17 +145,31 @@ public final class Tokenizer: Sendable {
         return ids
     }
 
-    /// The text of `ids`. With `skipSpecialTokens`, special added tokens are left out. Unknown ids are skipped.
-    public func decode(_ ids: [Int32], skipSpecialTokens: Bool = false) -> String {
+    /// The text of `ids`, as transformers' `decode` gives it. With `skipSpecialTokens`, every special added token
+    /// is left out by id before the decoder runs (whatever its `normalized` flag; the `tokenizers` library instead
+    /// keeps a `normalized` one such as llama2-hf's `<s>`). `cleanUpTokenizationSpaces` (default: the tokenizer's
+    /// `cleansUpTokenizationSpaces`) then applies transformers' `clean_up_tokenization`. Unknown ids are skipped.
+    public func decode(_ ids: [Int32], skipSpecialTokens: Bool = false, cleanUpTokenizationSpaces: Bool? = nil) -> String {
         var tokens: [[UInt8]] = []
         tokens.reserveCapacity(ids.count)
         for id in ids {
-            guard let token = tokenBytes(id) else { continue }
-            if skipSpecialTokens && specialTokenStrings.contains(ByteKey(token)) { continue }
-            tokens.append(token)
+            if let token = decoderInput(id, skipSpecialTokens: skipSpecialTokens) { tokens.append(token) }
         }
+        let text = decodeTokenStrings(tokens)
+        return (cleanUpTokenizationSpaces ?? cleansUpTokenizationSpaces) ? TokenizationSpaceCleanup.apply(text) : text
+    }
+
+    /// The decoder's text of token strings (the decoder chain, or the strings joined by spaces without one).
+    func decodeTokenStrings(_ tokens: [[UInt8]]) -> String {
         if let decoder { return decoder.decode(tokens) }
         return tokens.map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+    }
+
+    /// The token string `decode` passes to the decoder for `id`, or nil when it leaves the id out (unknown ids, and
+    /// special tokens when skipping them).
+    func decoderInput(_ id: Int32, skipSpecialTokens: Bool) -> [UInt8]? {
+        if skipSpecialTokens && specialIds.contains(id) { return nil }
+        return tokenBytes(id)
     }
 
     /// The token string of `id` as it appears in the vocabulary (or the added token), or nil.
@@ -170,13 +187,6 @@ public final class Tokenizer: Sendable {
 
     /// Whether `id` is a special added token.
     public func isSpecial(_ id: Int32) -> Bool { specialIds.contains(id) }
-
-    /// Whether `decode` passes `id` to the decoder as a non-empty token string (it drops unknown ids, and special
-    /// tokens when skipping them).
-    func decodeKeeps(_ id: Int32, skipSpecialTokens: Bool) -> Bool {
-        guard let token = tokenBytes(id), !token.isEmpty else { return false }
-        return !(skipSpecialTokens && specialTokenStrings.contains(ByteKey(token)))
-    }
 
     func tokenBytes(_ id: Int32) -> [UInt8]? {
         if let added = addedTokenStrings[id] { return added }

@@ -7,6 +7,7 @@ struct TokenizerConfiguration {
     var addEosToken: Bool?
     var bosToken: String?
     var eosToken: String?
+    var cleanUpTokenizationSpaces: Bool?
     var generationBosId: Int32?
     var generationEosIds: [Int32] = []
 
@@ -21,6 +22,7 @@ struct TokenizerConfiguration {
             if try root.optional("add_eos_token") != nil { config.addEosToken = try root.bool("add_eos_token", default: false) }
             config.bosToken = try tokenContent(root, "bos_token")
             config.eosToken = try tokenContent(root, "eos_token")
+            config.cleanUpTokenizationSpaces = try root.optional("clean_up_tokenization_spaces")?.boolValue()
         }
         let generationConfig = directory.appendingPathComponent("generation_config.json")
         if FileManager.default.fileExists(atPath: generationConfig.path) {

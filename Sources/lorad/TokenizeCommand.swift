@@ -21,8 +21,11 @@ struct TokenizeCommand: ParsableCommand {
     @Flag(help: "Encoding: add the special tokens of the post-processor (BOS, …). Decoding: keep special tokens in the text.")
     var special = false
 
-    @Flag(help: "Read JSON arrays of ids and write JSON strings.")
+    @Flag(help: "Read JSON arrays of ids and write JSON strings. Special tokens (added tokens with special: true) are left out by id, as transformers does, unless --special is given.")
     var decode = false
+
+    @Option(help: ArgumentHelp("Decoding: apply transformers' clean_up_tokenization (\" .\" → \".\", \" n't\" → \"n't\", …). Default: clean_up_tokenization_spaces of the model directory's tokenizer_config.json, else false.", valueName: "true|false"))
+    var cleanUpTokenizationSpaces: Bool?
 
     func run() throws {
         let loaded: Tokenizer
@@ -44,7 +47,8 @@ struct TokenizeCommand: ParsableCommand {
             do {
                 if decode {
                     let ids = try TokenizerJSON.decodeIds(line)
-                    output.write(Data((TokenizerJSON.encode(loaded.decode(ids, skipSpecialTokens: !special)) + "\n").utf8))
+                    output.write(Data((TokenizerJSON.encode(loaded.decode(ids, skipSpecialTokens: !special,
+                                                 cleanUpTokenizationSpaces: cleanUpTokenizationSpaces)) + "\n").utf8))
                 } else {
                     let text = try TokenizerJSON.decodeString(line)
                     output.write(Data((TokenizerJSON.encode(loaded.encode(text, addSpecialTokens: special)) + "\n").utf8))

@@ -144,6 +144,26 @@ struct CLITests {
         #expect(bad.status != 0 && bad.stderr.contains("2"), "the bad line number is reported: \(bad.stderr)")
     }
 
+    /// llama2-hf's `<s>` is `normalized`: it is still left out by id; gpt2's tokenizer_config.json asks for
+    /// transformers' space cleanup, which `--clean-up-tokenization-spaces false` turns off.
+    @Test func tokenizeDecodeSkipsSpecialsByIdAndCleansUpSpaces() throws {
+        let llama2 = CLI.fixtures.appendingPathComponent("tokenizers/llama2-hf").path
+        let skipped = try CLI.run(["tokenize", "--tokenizer", llama2, "--decode"], stdin: "[1,22172,3186,2]\n")
+        #expect(skipped.status == 0, "stderr: \(skipped.stderr)")
+        #expect(skipped.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\"hello world\"")
+        let kept = try CLI.run(["tokenize", "--tokenizer", llama2, "--decode", "--special"], stdin: "[1,22172,3186]\n")
+        #expect(kept.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\"<s> hello world\"")
+
+        let gpt2 = CLI.fixtures.appendingPathComponent("tokenizers/gpt2").path
+        let encoded = try CLI.run(["tokenize", "--tokenizer", gpt2], stdin: "\"'ll !!\"\n")
+        let ids = encoded.stdout.trimmingCharacters(in: .whitespacesAndNewlines) + "\n"
+        let cleaned = try CLI.run(["tokenize", "--tokenizer", gpt2, "--decode"], stdin: ids)
+        #expect(cleaned.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\"'ll!!\"", "ids \(ids)")
+        let raw = try CLI.run(["tokenize", "--tokenizer", gpt2, "--decode", "--clean-up-tokenization-spaces", "false"],
+                              stdin: ids)
+        #expect(raw.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "\"'ll !!\"")
+    }
+
     @Test func generateWritesOneResultPerJobInOrder() throws {
         let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
         let dragon = CLI.fixtures.appendingPathComponent("adapters/stories260K/dragon").path
