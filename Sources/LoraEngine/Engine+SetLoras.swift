@@ -38,7 +38,7 @@ extension Engine {
 
     /// `setLoras(_:timeout:onTimeout:completion:)` that blocks until the outcome, which it returns or throws.
     /// Throws `EngineError.blockingCallOnEngineThread` when called on the engine thread (a job sink or a
-    /// setLoras completion), where it would deadlock (a precondition failure in debug builds).
+    /// setLoras completion), where it would deadlock.
     public func setLoras(_ entries: [AdapterSet.Entry], timeout: Duration? = nil, onTimeout: OnTimeout = .abort) throws -> SetLorasResult {
         try refuseOnEngineThread("setLoras")
         return try waitForOutcome { setLoras(entries, timeout: timeout, onTimeout: onTimeout, completion: $0) }

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import Logging
 import LoraModel
+import LoraNumerics
 import LoraTokenizer
 import Synchronization
 #if canImport(Glibc)
@@ -15,7 +16,7 @@ import Glibc
 /// completion are safe from any thread, including the engine thread (job sinks, setLoras completions): they
 /// hand a control operation to the engine thread under a short lock and never wait for a forward pass. The
 /// blocking `setLoras` forms wait for the outcome, so they refuse to run on the engine thread
-/// (`EngineError.blockingCallOnEngineThread`, and a precondition failure in debug builds). Call `shutdown()`
+/// (`EngineError.blockingCallOnEngineThread`, in every build). Call `shutdown()`
 /// to stop the thread.
 public final class Engine: Sendable {
     /// Control operations, applied by the engine thread at the start of a step, in order.
@@ -62,6 +63,8 @@ public final class Engine: Sendable {
     let control: Mutex<ControlState>
     /// The setLoras clock, in nanoseconds (monotonic uptime; tests inject their own).
     let clock: @Sendable () -> UInt64
+    /// The epoch of the set the engine starts with.
+    let initialEpoch: UInt64
     /// Signalled for every control operation; the idle engine thread waits on it.
     let wake = DispatchSemaphore(value: 0)
     /// Signalled once when the engine thread exits.
@@ -76,19 +79,20 @@ public final class Engine: Sendable {
     /// Monotonic uptime in nanoseconds.
     static let systemClock: @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }
 
-    /// Starts an engine serving `model` with `adapters` as epoch 0.
+    /// Starts an engine serving `model` with `adapters` as epoch `initialEpoch`: 0 for a fresh start, or the
+    /// epoch of the set a daemon restores from disk, so that the next `setLoras` commits `initialEpoch + 1`.
     public convenience init(
         model: LlamaModel, tokenizer: Tokenizer?, configuration: EngineConfiguration = EngineConfiguration(),
-        adapters: AdapterSet = .none, defaultSampling: SamplingParameters = .greedy,
+        adapters: AdapterSet = .none, initialEpoch: UInt64 = 0, defaultSampling: SamplingParameters = .greedy,
         logger: Logger = Logger(label: "lorad.engine"), commitHook: CommitHook? = nil
     ) throws {
-        try self.init(model: model, tokenizer: tokenizer, configuration: configuration, adapters: adapters, defaultSampling: defaultSampling,
-                      logger: logger, commitHook: commitHook, clock: Self.systemClock)
+        try self.init(model: model, tokenizer: tokenizer, configuration: configuration, adapters: adapters, initialEpoch: initialEpoch,
+                      defaultSampling: defaultSampling, logger: logger, commitHook: commitHook, clock: Self.systemClock)
     }
 
     /// An engine whose setLoras deadlines follow `clock` (tests drive time through it).
     init(
-        model: LlamaModel, tokenizer: Tokenizer?, configuration: EngineConfiguration, adapters: AdapterSet,
+        model: LlamaModel, tokenizer: Tokenizer?, configuration: EngineConfiguration, adapters: AdapterSet, initialEpoch: UInt64 = 0,
         defaultSampling: SamplingParameters, logger: Logger, commitHook: CommitHook?, clock: @escaping @Sendable () -> UInt64
     ) throws {
         try configuration.validate()
@@ -101,6 +105,7 @@ public final class Engine: Sendable {
         self.logger = logger
         self.commitHook = commitHook
         self.clock = clock
+        self.initialEpoch = initialEpoch
         // `LlamaConfig.validate` keeps these below vocab_size, which fits 32 bits.
         let modelEos = model.config.eosTokenIds.map { Int32($0) }
         eosTokenIds = modelEos.isEmpty ? (tokenizer?.eosTokenIds ?? []) : modelEos
@@ -108,13 +113,15 @@ public final class Engine: Sendable {
         state.status.totalKVPages = configuration.pageCount
         state.status.freeKVPages = configuration.pageCount
         state.status.adapters = adapters.descriptions
+        state.status.epoch = initialEpoch
         control = Mutex(state)
         // Made here, so a pool the configuration allows but the pool refuses is an error, not a trap.
-        let cache = try KVPagePool(config: model.config, pageSize: configuration.pageSize, pageCount: configuration.pageCount,
-                                   precision: configuration.kvCachePrecision)
+        // Boxed: the pool moves to the engine thread, which alone uses it from then on.
+        let cache = UncheckedSendableBox(try KVPagePool(config: model.config, pageSize: configuration.pageSize,
+                                                        pageCount: configuration.pageCount, precision: configuration.kvCachePrecision))
         let thread = Thread { [self] in
             engineThread.withLock { $0 = pthread_self() }
-            let loop = EngineLoop(engine: self, adapters: adapters, cache: cache)
+            let loop = EngineLoop(engine: self, adapters: adapters, cache: cache.value)
             loop.run()
             exited.signal()
         }
@@ -129,8 +136,9 @@ public final class Engine: Sendable {
 
     /// Refuses a call that would wait for the engine thread when made on it: it could only deadlock.
     func refuseOnEngineThread(_ call: String) throws {
+        // An error in every build, not a trap: the daemon's handlers are sinks, and a mistake there should
+        // fail one request, not stop the process.
         guard onEngineThread else { return }
-        assertionFailure("\(call) called on the engine thread (from a job sink or a setLoras completion): it would deadlock")
         throw EngineError.blockingCallOnEngineThread(call)
     }
 
