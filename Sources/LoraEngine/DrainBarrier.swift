@@ -1,100 +1,134 @@
-/// The setLoras transaction as a state machine (DESIGN.md §4). Requests are served one at a time in arrival
-/// order. The request at the head holds every job submitted after it (ids `>= holdFrom`) and waits for the
-/// live jobs submitted before it to finish; then it commits. At its deadline it either fails (`abort`: nothing
-/// changes, the held jobs proceed under the old set) or cancels the remaining earlier jobs and commits
-/// (`cancel`). No threads and no clocks: the owner passes the time in and performs the actions returned.
+/// The setLoras transaction as a state machine (DESIGN.md §4). Calls join in arrival order, each the moment it
+/// arrives, before its set is built: from then on it holds every job submitted after it (ids `>= holdFrom`),
+/// and it waits for the jobs submitted before it that were still live. The call at the head commits once its
+/// set is built and those jobs have finished; calls are served one at a time.
+///
+/// The deadline counts from arrival (build, waiting behind earlier calls, drain). At it, an `abort` call
+/// fails wherever it is in the line: nothing changes, the jobs it held are held only by the calls before it.
+/// A `cancel` call acts at its deadline once it is at the head with its set built (it never cancels the jobs
+/// an earlier call is draining, nor commits before it): the owner runs the commit hook, then cancels the
+/// remaining earlier jobs, then swaps the set in. No threads and no clocks: the owner passes the time in and
+/// performs the actions returned.
 struct DrainBarrier: Sendable {
-    /// One setLoras call waiting its turn.
+    /// One setLoras call, as it arrives.
     struct Request: Sendable, Equatable {
         var id: UInt64
         /// Jobs with ids from here on were submitted after the call.
         var holdFrom: JobID
+        var arrivedAt: UInt64
         /// nil waits for ever.
         var timeoutNanos: UInt64?
+        /// `arrivedAt` + the timeout (saturated); nil waits for ever.
+        var deadline: UInt64?
         var onTimeout: OnTimeout
+
+        /// A request arriving at `now` with `timeoutNanos`, its deadline saturated so that a huge timeout
+        /// never wraps into one in the past.
+        init(id: UInt64, holdFrom: JobID, arrivedAt now: UInt64, timeoutNanos: UInt64?, onTimeout: OnTimeout) {
+            self.id = id
+            self.holdFrom = holdFrom
+            arrivedAt = now
+            self.timeoutNanos = timeoutNanos
+            deadline = timeoutNanos.map { timeout in
+                let (sum, overflow) = now.addingReportingOverflow(timeout)
+                return overflow ? .max : sum
+            }
+            self.onTimeout = onTimeout
+        }
     }
 
     /// What the owner must do.
     enum Action: Sendable, Equatable {
-        /// Cancel these earlier jobs (timeout with `cancel`); a `commit` follows on the next poll.
-        case cancel(request: UInt64, jobs: [JobID])
-        /// Every earlier job is done: swap the new set in now.
-        case commit(request: UInt64, drained: Int, cancelled: Int, waitedNanos: UInt64)
-        /// Timeout with `abort`: report DrainTimeout; nothing changes.
+        /// The head's set is built and its earlier jobs are done: run the commit hook, swap the set in.
+        case commit(request: UInt64, drained: Int, waitedNanos: UInt64)
+        /// A `cancel` head at its deadline: run the commit hook first; if it fails nothing changes (cancel
+        /// nothing); else cancel `jobs` (its remaining earlier jobs), then swap the set in.
+        case cancelAndCommit(request: UInt64, jobs: [JobID], drained: Int, waitedNanos: UInt64)
+        /// An `abort` call at its deadline: report DrainTimeout; nothing changes.
         case fail(request: UInt64, stillRunning: Int, waitedNanos: UInt64)
     }
 
-    /// The head request's drain, once installed.
-    private struct Drain: Sendable {
-        var startedAt: UInt64
-        var deadline: UInt64?
+    /// A call in line.
+    private struct Entry: Sendable {
+        var request: Request
+        var built = false
+        /// Jobs submitted before the call and live when it arrived, not finished yet.
         var mustFinish: Set<JobID>
         var drained = 0
-        var cancelled = 0
     }
 
-    private(set) var requests: [Request] = []
-    private var drain: Drain?
+    private var line: [Entry] = []
     /// Jobs submitted and not finished.
     private(set) var live: Set<JobID> = []
 
-    /// Jobs with ids from here on must wait (queued, not started) while a request is pending.
-    var holdFrom: JobID? { requests.first?.holdFrom }
+    /// Calls in line (building, waiting, draining).
+    var count: Int { line.count }
 
-    /// When the owner must poll again at the latest, if a drain has a deadline.
-    var deadline: UInt64? { drain?.deadline }
+    /// Jobs with ids from here on must wait (queued, not started) while a call is in line.
+    var holdFrom: JobID? { line.first?.request.holdFrom }
+
+    /// When the owner must poll again at the latest, if a call can time out.
+    var deadline: UInt64? {
+        line.indices.compactMap { i -> UInt64? in
+            let e = line[i]
+            return e.request.onTimeout == .abort || (i == 0 && e.built) ? e.request.deadline : nil
+        }.min()
+    }
 
     mutating func jobSubmitted(_ id: JobID) { live.insert(id) }
 
     /// A job ended (finished or cancelled).
     mutating func jobFinished(_ id: JobID) {
         live.remove(id)
-        if drain?.mustFinish.remove(id) != nil { drain?.drained += 1 }
+        for i in line.indices where line[i].mustFinish.remove(id) != nil { line[i].drained += 1 }
     }
 
-    /// A setLoras call, behind any earlier ones.
-    mutating func enqueue(_ request: Request) { requests.append(request) }
+    /// A setLoras call arrived (its set not built yet): it joins the line behind the earlier ones.
+    mutating func arrived(_ request: Request) {
+        line.append(Entry(request: request, mustFinish: live.filter { $0 < request.holdFrom }))
+    }
+
+    /// The call's set is built.
+    mutating func built(_ id: UInt64) {
+        if let i = line.firstIndex(where: { $0.request.id == id }) { line[i].built = true }
+    }
+
+    /// Takes a call out of the line (its build failed); false when it is not in line (it timed out).
+    @discardableResult
+    mutating func remove(_ id: UInt64) -> Bool {
+        guard let i = line.firstIndex(where: { $0.request.id == id }) else { return false }
+        line.remove(at: i)
+        return true
+    }
 
     /// The next action at time `now`, or nil when there is nothing to do yet. Call until it returns nil.
     mutating func poll(now: UInt64) -> Action? {
-        guard let head = requests.first else { return nil }
-        if drain == nil {
-            drain = Drain(
-                startedAt: now, deadline: head.timeoutNanos.map { timeout in
-                    // Saturate: a huge timeout must not wrap into a deadline in the past.
-                    let (sum, overflow) = now.addingReportingOverflow(timeout)
-                    return overflow ? .max : sum
-                },
-                mustFinish: live.filter { $0 < head.holdFrom })
+        guard let head = line.first else { return nil }
+        if head.built && head.mustFinish.isEmpty {
+            line.removeFirst()
+            return .commit(request: head.request.id, drained: head.drained, waitedNanos: now &- head.request.arrivedAt)
         }
-        guard var d = drain else { return nil }
-        let waited = now &- d.startedAt
-        if d.mustFinish.isEmpty {
-            finishHead()
-            return .commit(request: head.id, drained: d.drained, cancelled: d.cancelled, waitedNanos: waited)
+        for i in line.indices {
+            let e = line[i]
+            guard let deadline = e.request.deadline, now >= deadline else { continue }
+            let waited = now &- e.request.arrivedAt
+            switch e.request.onTimeout {
+            case .abort:
+                line.remove(at: i)
+                return .fail(request: e.request.id, stillRunning: e.mustFinish.count, waitedNanos: waited)
+            case .cancel where i == 0 && e.built:
+                line.removeFirst()
+                return .cancelAndCommit(request: e.request.id, jobs: e.mustFinish.sorted(), drained: e.drained, waitedNanos: waited)
+            case .cancel:
+                continue
+            }
         }
-        guard let deadline = d.deadline, now >= deadline else { return nil }
-        switch head.onTimeout {
-        case .abort:
-            finishHead()
-            return .fail(request: head.id, stillRunning: d.mustFinish.count, waitedNanos: waited)
-        case .cancel:
-            let jobs = d.mustFinish.sorted()
-            d.cancelled += jobs.count
-            d.mustFinish.removeAll()
-            drain = d
-            return .cancel(request: head.id, jobs: jobs)
-        }
+        return nil
     }
 
-    /// Removes a request that has not reached the head yet or is the head (engine shutdown).
+    /// Empties the line (engine shutdown); returns the calls' ids.
     mutating func removeAll() -> [UInt64] {
-        defer { requests.removeAll(); drain = nil }
-        return requests.map(\.id)
-    }
-
-    private mutating func finishHead() {
-        requests.removeFirst()
-        drain = nil
+        defer { line.removeAll() }
+        return line.map(\.request.id)
     }
 }

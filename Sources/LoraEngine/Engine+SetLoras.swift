@@ -3,26 +3,52 @@ import LoraModel
 import Synchronization
 
 extension Engine {
-    /// Replaces the active adapters (DESIGN.md §4). Builds the new set on the calling thread (an invalid
-    /// request throws `EngineError.invalidAdapterSet` and changes nothing), then waits until every job
-    /// submitted before the barrier was installed has finished under the old set, while jobs submitted after
-    /// it wait; commits between two steps (epoch + 1, `commitHook` first) and returns. `timeout` nil waits for
-    /// ever. `[]` disables adapters. Blocks the caller. Concurrent calls are served in arrival order: a call
-    /// whose set is quick to build still waits for an earlier one still building, so the last call to arrive
-    /// is the set left in force.
+    /// The outcome of a setLoras call.
+    public typealias SetLorasCompletion = @Sendable (Result<SetLorasResult, any Error>) -> Void
+
+    /// Replaces the active adapters (DESIGN.md §4) and returns at once; `completion` gets the outcome.
+    ///
+    /// The call takes its place in line when it arrives, before its set is built: every job submitted after
+    /// this method is entered waits for the call's outcome (it starts under the new set if the call commits,
+    /// under the set then in force if it fails), and the call waits for the jobs submitted before it. The set
+    /// is built on a background queue (an invalid request fails with `EngineError.invalidAdapterSet` and
+    /// changes nothing); calls commit one at a time, in arrival order, so the call that arrived last leaves its
+    /// set in force. Committing runs `commitHook` first (`EngineError.commitFailed` if it throws: nothing
+    /// changes), then the epoch increases by one.
+    ///
+    /// `timeout` (nil: none) counts from the arrival and bounds building, waiting behind earlier calls and
+    /// draining. At it, `abort` fails the call with `EngineError.drainTimeout` wherever it is, and nothing
+    /// changes; `cancel`, once the call is at the head of the line with its set built, runs the commit hook,
+    /// then cancels the earlier jobs still running, then commits (a failing hook cancels nothing).
+    ///
+    /// `completion` runs on the engine thread (on this thread if the engine has shut down); like a job sink it
+    /// must not block, and may call any engine method except the blocking ones.
+    public func setLoras(
+        _ entries: [AdapterSet.Entry], timeout: Duration?, onTimeout: OnTimeout, completion: @escaping SetLorasCompletion
+    ) {
+        setLoras(building: { [self] in try buildSet(entries) }, timeout: timeout, onTimeout: onTimeout, completion: completion)
+    }
+
+    /// `setLoras(_:timeout:onTimeout:completion:)` with a set already built (by `buildSet`).
+    public func setLoras(
+        prebuilt set: AdapterSet, timeout: Duration?, onTimeout: OnTimeout, completion: @escaping SetLorasCompletion
+    ) {
+        arrive(timeout: timeout, onTimeout: onTimeout, prebuilt: set, completion: completion)
+    }
+
+    /// `setLoras(_:timeout:onTimeout:completion:)` that blocks until the outcome, which it returns or throws.
+    /// Throws `EngineError.blockingCallOnEngineThread` when called on the engine thread (a job sink or a
+    /// setLoras completion), where it would deadlock.
     public func setLoras(_ entries: [AdapterSet.Entry], timeout: Duration? = nil, onTimeout: OnTimeout = .abort) throws -> SetLorasResult {
-        let ticket = takeTicket()
-        let set: AdapterSet
-        do {
-            set = try buildSet(entries)
-        } catch {
-            install(ticket: ticket, nil)
-            throw error
-        }
-        return try waitForOutcome { completion in
-            install(ticket: ticket, PendingSetLoras(set: set, timeoutNanos: timeout.map { Self.nanoseconds($0) }, onTimeout: onTimeout,
-                                                    completion: completion))
-        }
+        try refuseOnEngineThread("setLoras")
+        return try waitForOutcome { setLoras(entries, timeout: timeout, onTimeout: onTimeout, completion: $0) }
+    }
+
+    /// `setLoras(prebuilt:timeout:onTimeout:completion:)` that blocks until the outcome; refused on the
+    /// engine thread like the other blocking form.
+    public func setLoras(prebuilt set: AdapterSet, timeout: Duration? = nil, onTimeout: OnTimeout = .abort) throws -> SetLorasResult {
+        try refuseOnEngineThread("setLoras")
+        return try waitForOutcome { setLoras(prebuilt: set, timeout: timeout, onTimeout: onTimeout, completion: $0) }
     }
 
     /// Builds an adapter set for this engine's model and mode (what `setLoras` does first).
@@ -35,62 +61,50 @@ extension Engine {
         }
     }
 
-    /// `setLoras` with a set already built; blocks until the commit or the failure.
-    public func setLoras(prebuilt set: AdapterSet, timeout: Duration? = nil, onTimeout: OnTimeout = .abort) throws -> SetLorasResult {
-        try waitForOutcome { completion in
-            setLoras(prebuilt: set, timeout: timeout, onTimeout: onTimeout, completion: completion)
-        }
-    }
-
-    /// `setLoras` that returns at once: the barrier is installed before it returns (jobs submitted after
-    /// this call are held) unless an earlier call is still building its set, in which case it is installed
-    /// right after that one's; `completion` runs with the outcome (on the engine thread; after shutdown, on the
-    /// thread that installs the call: this one, or an earlier call's when it finishes building).
-    public func setLoras(
-        prebuilt set: AdapterSet, timeout: Duration?, onTimeout: OnTimeout,
-        completion: @escaping @Sendable (Result<SetLorasResult, any Error>) -> Void
+    /// The full call with the build given as a closure, run on `buildQueue` after the call has joined the line
+    /// (tests pass a build that waits for them).
+    func setLoras(
+        building build: @escaping @Sendable () throws -> AdapterSet, timeout: Duration?, onTimeout: OnTimeout,
+        completion: @escaping SetLorasCompletion
     ) {
-        install(ticket: takeTicket(), PendingSetLoras(set: set, timeoutNanos: timeout.map { Self.nanoseconds($0) }, onTimeout: onTimeout,
-                                                      completion: completion))
-    }
-
-    /// The call's place in line, taken when it arrives.
-    func takeTicket() -> UInt64 {
-        control.withLock { state in
-            defer { state.nextTicket += 1 }
-            return state.nextTicket
-        }
-    }
-
-    /// Records that call `ticket` has built its set (`nil`: its build failed), then installs the barrier of
-    /// every call whose turn has come, in ticket order: each holds the jobs submitted from that moment on.
-    func install(ticket: UInt64, _ pending: PendingSetLoras?) {
-        let (installed, refused) = control.withLock { state -> (Int, [PendingSetLoras]) in
-            state.builtSets[ticket] = .some(pending)
-            var installed = 0
-            var refused: [PendingSetLoras] = []
-            while let next = state.builtSets.removeValue(forKey: state.nextTicketToInstall) {
-                state.nextTicketToInstall += 1
-                guard let call = next else { continue }
-                guard !state.shutDown else {
-                    refused.append(call)
-                    continue
-                }
-                let request = DrainBarrier.Request(id: state.nextRequestID, holdFrom: state.nextJobID,
-                                                   timeoutNanos: call.timeoutNanos, onTimeout: call.onTimeout)
-                state.nextRequestID += 1
-                state.status.pendingSetLoras += 1
-                state.ops.append(.setLoras(SetLorasOperation(request: request, set: call.set, completion: call.completion)))
-                installed += 1
+        guard let id = arrive(timeout: timeout, onTimeout: onTimeout, prebuilt: nil, completion: completion) else { return }
+        Self.buildQueue.async { [self] in
+            let result = Result { try build() }
+            let accepted = control.withLock { state -> Bool in
+                // After shutdown the call has already failed with `shutDown`.
+                guard !state.shutDown else { return false }
+                state.ops.append(.setLorasBuilt(id, result))
+                return true
             }
-            return (installed, refused)
+            if accepted { wake.signal() }
         }
-        for call in refused { call.completion(.failure(EngineError.shutDown)) }
-        if installed > 0 { wake.signal() }
+    }
+
+    /// Enters a call in line (its hold starts now) and returns its id; nil, after failing it with `shutDown`,
+    /// when the engine has shut down.
+    @discardableResult
+    func arrive(timeout: Duration?, onTimeout: OnTimeout, prebuilt: AdapterSet?, completion: @escaping SetLorasCompletion) -> UInt64? {
+        let now = clock()
+        let id = control.withLock { state -> UInt64? in
+            guard !state.shutDown else { return nil }
+            let id = state.nextRequestID
+            state.nextRequestID += 1
+            state.pendingSetLoras += 1
+            let request = DrainBarrier.Request(id: id, holdFrom: state.nextJobID, arrivedAt: now,
+                                               timeoutNanos: timeout.map { Self.nanoseconds($0) }, onTimeout: onTimeout)
+            state.ops.append(.setLorasArrived(SetLorasCall(request: request, set: prebuilt, completion: completion)))
+            return id
+        }
+        guard let id else {
+            completion(.failure(EngineError.shutDown))
+            return nil
+        }
+        wake.signal()
+        return id
     }
 
     /// Runs `start` with a completion and blocks until that completion has run.
-    private func waitForOutcome(_ start: (@escaping @Sendable (Result<SetLorasResult, any Error>) -> Void) -> Void) throws -> SetLorasResult {
+    private func waitForOutcome(_ start: (@escaping SetLorasCompletion) -> Void) throws -> SetLorasResult {
         let done = DispatchSemaphore(value: 0)
         let box = Mutex<Result<SetLorasResult, any Error>?>(nil)
         start { result in

@@ -2,36 +2,39 @@ import Dispatch
 import Foundation
 import Logging
 import LoraModel
+import LoraNumerics
 import LoraTokenizer
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The dynamic batched generator: many jobs share one forward pass per step, and the active adapter set
 /// changes only through `setLoras`, a transaction that never lets a job run under two sets (DESIGN.md §3, §4).
 ///
-/// One engine thread runs the steps. `submit`, `cancel`, `status` and `setLoras` are safe from any thread;
-/// they hand a control operation to the engine thread under a short lock and never wait for a forward pass
-/// (`setLoras` itself waits for its drain, by design). Call `shutdown()` to stop the thread.
+/// One engine thread runs the steps. `submit`, `cancel`, `status` and the `setLoras` forms that take a
+/// completion are safe from any thread, including the engine thread (job sinks, setLoras completions): they
+/// hand a control operation to the engine thread under a short lock and never wait for a forward pass. The
+/// blocking `setLoras` forms wait for the outcome, so they refuse to run on the engine thread
+/// (`EngineError.blockingCallOnEngineThread`, in every build). Call `shutdown()`
+/// to stop the thread.
 public final class Engine: Sendable {
     /// Control operations, applied by the engine thread at the start of a step, in order.
     enum ControlOp: Sendable {
         case submit(PreparedJob)
         case cancel(JobID)
-        case setLoras(SetLorasOperation)
+        /// A setLoras call arrived: it joins the line now, before its set is built (`set` nil) or with it.
+        case setLorasArrived(SetLorasCall)
+        /// A call's set finished building (or failed to).
+        case setLorasBuilt(UInt64, Result<AdapterSet, any Error>)
         case shutdown
     }
 
-    /// A setLoras call with its set already built.
-    struct SetLorasOperation: Sendable {
+    /// A setLoras call on its way to the engine thread.
+    struct SetLorasCall: Sendable {
         var request: DrainBarrier.Request
-        var set: AdapterSet
-        var completion: @Sendable (Result<SetLorasResult, any Error>) -> Void
-    }
-
-    /// A built set waiting for its turn to install its barrier.
-    struct PendingSetLoras: Sendable {
-        var set: AdapterSet
-        var timeoutNanos: UInt64?
-        var onTimeout: OnTimeout
+        /// nil until built.
+        var set: AdapterSet?
         var completion: @Sendable (Result<SetLorasResult, any Error>) -> Void
     }
 
@@ -39,16 +42,12 @@ public final class Engine: Sendable {
         var ops: [ControlOp] = []
         var nextJobID: JobID = 1
         var nextRequestID: UInt64 = 1
-        /// setLoras calls are numbered as they arrive and installed in that order, whichever finishes
-        /// building its set first: the next number to hand out and the next to install.
-        var nextTicket: UInt64 = 1
-        var nextTicketToInstall: UInt64 = 1
-        /// Calls done building whose turn has not come; nil for one whose build failed (nothing to install).
-        var builtSets: [UInt64: PendingSetLoras?] = [:]
         /// Submitted jobs not yet admitted or ended (the busy limit).
         var unadmitted = 0
         /// Submitted jobs without a finished event yet.
         var live: Set<JobID> = []
+        /// setLoras calls arrived and not completed: the one count `status().pendingSetLoras` reports.
+        var pendingSetLoras = 0
         var status = EngineStatus()
         var shutDown = false
     }
@@ -62,16 +61,39 @@ public final class Engine: Sendable {
     let commitHook: CommitHook?
     let eosTokenIds: [Int32]
     let control: Mutex<ControlState>
+    /// The setLoras clock, in nanoseconds (monotonic uptime; tests inject their own).
+    let clock: @Sendable () -> UInt64
+    /// The epoch of the set the engine starts with.
+    let initialEpoch: UInt64
     /// Signalled for every control operation; the idle engine thread waits on it.
     let wake = DispatchSemaphore(value: 0)
     /// Signalled once when the engine thread exits.
     let exited = DispatchSemaphore(value: 0)
+    /// The engine thread, once it runs: calls that would wait for it refuse to run on it.
+    let engineThread = Mutex<pthread_t?>(nil)
+    /// Times the idle engine thread woke up (tests: an idle engine must not spin).
+    let wakeUps = Atomic<Int>(0)
+    /// Where `setLoras(_:timeout:onTimeout:completion:)` builds sets.
+    static let buildQueue = DispatchQueue(label: "lorad.engine.build-set", qos: .userInitiated, attributes: .concurrent)
 
-    /// Starts an engine serving `model` with `adapters` as epoch 0.
-    public init(
+    /// Monotonic uptime in nanoseconds.
+    static let systemClock: @Sendable () -> UInt64 = { DispatchTime.now().uptimeNanoseconds }
+
+    /// Starts an engine serving `model` with `adapters` as epoch `initialEpoch`: 0 for a fresh start, or the
+    /// epoch of the set a daemon restores from disk, so that the next `setLoras` commits `initialEpoch + 1`.
+    public convenience init(
         model: LlamaModel, tokenizer: Tokenizer?, configuration: EngineConfiguration = EngineConfiguration(),
-        adapters: AdapterSet = .none, defaultSampling: SamplingParameters = .greedy,
+        adapters: AdapterSet = .none, initialEpoch: UInt64 = 0, defaultSampling: SamplingParameters = .greedy,
         logger: Logger = Logger(label: "lorad.engine"), commitHook: CommitHook? = nil
+    ) throws {
+        try self.init(model: model, tokenizer: tokenizer, configuration: configuration, adapters: adapters, initialEpoch: initialEpoch,
+                      defaultSampling: defaultSampling, logger: logger, commitHook: commitHook, clock: Self.systemClock)
+    }
+
+    /// An engine whose setLoras deadlines follow `clock` (tests drive time through it).
+    init(
+        model: LlamaModel, tokenizer: Tokenizer?, configuration: EngineConfiguration, adapters: AdapterSet, initialEpoch: UInt64 = 0,
+        defaultSampling: SamplingParameters, logger: Logger, commitHook: CommitHook?, clock: @escaping @Sendable () -> UInt64
     ) throws {
         try configuration.validate()
         try configuration.validate(for: model.config)
@@ -82,6 +104,8 @@ public final class Engine: Sendable {
         self.defaultSampling = defaultSampling
         self.logger = logger
         self.commitHook = commitHook
+        self.clock = clock
+        self.initialEpoch = initialEpoch
         // `LlamaConfig.validate` keeps these below vocab_size, which fits 32 bits.
         let modelEos = model.config.eosTokenIds.map { Int32($0) }
         eosTokenIds = modelEos.isEmpty ? (tokenizer?.eosTokenIds ?? []) : modelEos
@@ -89,9 +113,15 @@ public final class Engine: Sendable {
         state.status.totalKVPages = configuration.pageCount
         state.status.freeKVPages = configuration.pageCount
         state.status.adapters = adapters.descriptions
+        state.status.epoch = initialEpoch
         control = Mutex(state)
+        // Made here, so a pool the configuration allows but the pool refuses is an error, not a trap.
+        // Boxed: the pool moves to the engine thread, which alone uses it from then on.
+        let cache = UncheckedSendableBox(try KVPagePool(config: model.config, pageSize: configuration.pageSize,
+                                                        pageCount: configuration.pageCount, precision: configuration.kvCachePrecision))
         let thread = Thread { [self] in
-            let loop = EngineLoop(engine: self, adapters: adapters)
+            engineThread.withLock { $0 = pthread_self() }
+            let loop = EngineLoop(engine: self, adapters: adapters, cache: cache.value)
             loop.run()
             exited.signal()
         }
@@ -99,22 +129,35 @@ public final class Engine: Sendable {
         thread.start()
     }
 
+    /// Whether the caller runs on the engine thread (a job sink or a setLoras completion).
+    var onEngineThread: Bool {
+        engineThread.withLock { thread in thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
+    /// Refuses a call that would wait for the engine thread when made on it: it could only deadlock.
+    func refuseOnEngineThread(_ call: String) throws {
+        // An error in every build, not a trap: the daemon's handlers are sinks, and a mistake there should
+        // fail one request, not stop the process.
+        guard onEngineThread else { return }
+        throw EngineError.blockingCallOnEngineThread(call)
+    }
+
     /// The latest snapshot.
     public func status() -> EngineStatus {
         control.withLock { state in
             var status = state.status
-            // Calls that arrived but are still building their set, or waiting for an earlier one to finish
-            // building, hold a ticket not yet installed.
-            status.pendingSetLoras += Int(state.nextTicket - state.nextTicketToInstall)
+            status.pendingSetLoras = state.pendingSetLoras
             return status
         }
     }
 
     /// Validates and queues a job; its events go to `sink` on the engine thread (see `JobSink`). Throws
-    /// `EngineError` when the request is invalid, can never fit (`promptTooLong`, `contextExceeded`), or the
-    /// queue is full (`busy`); nothing is queued then.
+    /// `EngineError` when the request is larger than a configured limit (`requestTooLarge`, checked before
+    /// anything is tokenized), is invalid, can never fit (`promptTooLong`, `contextExceeded`), or the queue is
+    /// full (`busy`); nothing is queued then.
     @discardableResult
     public func submit(_ request: GenerationRequest, sink: @escaping JobSink) throws -> JobID {
+        try checkSize(request)
         let sampling = request.sampling ?? defaultSampling
         try sampling.validate()
         let prompt = try promptIds(request.prompt)
@@ -152,7 +195,8 @@ public final class Engine: Sendable {
         return live
     }
 
-    /// Cancels every job and pending setLoras, then stops the engine thread and waits for it.
+    /// Cancels every job and pending setLoras, then stops the engine thread and waits for it. Called on the
+    /// engine thread (a sink), it asks for the stop and returns at once: waiting there would deadlock.
     public func shutdown() {
         let first = control.withLock { state -> Bool in
             defer { state.shutDown = true }
@@ -161,7 +205,7 @@ public final class Engine: Sendable {
         }
         guard first else { return }
         wake.signal()
-        exited.wait()
+        if !onEngineThread { exited.wait() }
     }
 
     /// Takes the pending control operations (engine thread).
@@ -169,6 +213,32 @@ public final class Engine: Sendable {
         control.withLock { state in
             defer { state.ops.removeAll(keepingCapacity: true) }
             return state.ops
+        }
+    }
+
+    /// Refuses a request past a size limit of the configuration, or with stop conditions that can never
+    /// work, before anything is tokenized or scanned.
+    private func checkSize(_ request: GenerationRequest) throws {
+        let c = configuration, vocab = model.config.vocabSize
+        if case .text(let text) = request.prompt {
+            let limit = c.maxPromptBytes(maxPositions: model.config.maxPositions)
+            let bytes = text.utf8.count
+            if bytes > limit { throw EngineError.requestTooLarge(.maxPromptBytes, size: bytes, limit: limit) }
+        }
+        let stop = request.stop
+        if stop.stopStrings.count > c.maxStopStrings {
+            throw EngineError.requestTooLarge(.maxStopStrings, size: stop.stopStrings.count, limit: c.maxStopStrings)
+        }
+        for string in stop.stopStrings {
+            let bytes = string.utf8.count
+            if bytes > c.maxStopStringBytes { throw EngineError.requestTooLarge(.maxStopStringBytes, size: bytes, limit: c.maxStopStringBytes) }
+            if bytes == 0 { throw EngineError.invalidRequest("a stop string is empty and could never match; remove it") }
+        }
+        if stop.stopTokenIds.count > c.maxStopTokenIds {
+            throw EngineError.requestTooLarge(.maxStopTokenIds, size: stop.stopTokenIds.count, limit: c.maxStopTokenIds)
+        }
+        if let bad = stop.stopTokenIds.first(where: { $0 < 0 || Int($0) >= vocab }) {
+            throw EngineError.invalidRequest("stop token id \(bad) is outside the vocabulary (0..<\(vocab))")
         }
     }
 
@@ -201,6 +271,6 @@ public final class Engine: Sendable {
         guard maxNew >= 1, needed <= cachePositions else {
             throw EngineError.promptTooLong(promptTokens: p, maxNewTokens: max(maxNew, 1), neededPositions: max(needed, p), cachePositions: cachePositions)
         }
-        return (maxNew, (needed + configuration.pageSize - 1) / configuration.pageSize)
+        return (maxNew, KVPagePool.pagesNeeded(positions: needed, pageSize: configuration.pageSize))
     }
 }

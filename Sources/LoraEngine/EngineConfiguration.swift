@@ -21,12 +21,28 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var mergeBudgetBytes: Int
     /// How the KV cache stores keys and values: f32 (exact) or f16 (half the memory and attention bytes).
     public var kvCachePrecision: KVCachePrecision
+    /// UTF-8 bytes a text prompt may have, checked before it is tokenized; nil: `promptBytesPerPosition` times
+    /// the model's context (`maxPromptBytes(maxPositions:)`).
+    public var maxPromptBytes: Int?
+    /// Stop strings a request may give.
+    public var maxStopStrings: Int
+    /// UTF-8 bytes each stop string may have.
+    public var maxStopStringBytes: Int
+    /// Stop token ids a request may give.
+    public var maxStopTokenIds: Int
+
+    /// Bytes of text prompt allowed per position of the model's context when `maxPromptBytes` is nil. Text in
+    /// the BPE vocabularies lorad serves averages 3–5 bytes a token (English prose ~4, code ~3, 3-byte scripts
+    /// ~1 character a token), so a prompt twice as dense as that still passes, while one that cannot fit the
+    /// context however it tokenizes is refused before the tokenizer spends time on it.
+    public static let promptBytesPerPosition = 8
 
     /// A configuration; defaults suit a small model on a laptop-class CPU.
     public init(
         maxBatchSize: Int = 16, kvCacheTokens: Int = 16_384, pageSize: Int = 16, maxChunkTokens: Int = 256,
         maxQueuedJobs: Int = 1024, loraMode: AdapterSet.Mode = .auto, mergeBudgetBytes: Int = 2 << 30,
-        kvCachePrecision: KVCachePrecision = .f32
+        kvCachePrecision: KVCachePrecision = .f32, maxPromptBytes: Int? = nil, maxStopStrings: Int = 16,
+        maxStopStringBytes: Int = 256, maxStopTokenIds: Int = 1024
     ) {
         self.maxBatchSize = maxBatchSize
         self.kvCacheTokens = kvCacheTokens
@@ -36,28 +52,43 @@ public struct EngineConfiguration: Sendable, Equatable {
         self.loraMode = loraMode
         self.mergeBudgetBytes = mergeBudgetBytes
         self.kvCachePrecision = kvCachePrecision
+        self.maxPromptBytes = maxPromptBytes
+        self.maxStopStrings = maxStopStrings
+        self.maxStopStringBytes = maxStopStringBytes
+        self.maxStopTokenIds = maxStopTokenIds
     }
 
-    /// Pages in the KV pool.
-    public var pageCount: Int { max(1, pagesRoundedUp) }
+    /// The text prompt limit in force for a model with a context of `maxPositions`: `maxPromptBytes`, or
+    /// `promptBytesPerPosition × maxPositions` (saturating).
+    public func maxPromptBytes(maxPositions: Int) -> Int {
+        if let maxPromptBytes { return maxPromptBytes }
+        let (bytes, overflow) = maxPositions.multipliedReportingOverflow(by: Self.promptBytesPerPosition)
+        return overflow ? .max : bytes
+    }
 
-    /// kvCacheTokens / pageSize rounded up, without the `+ pageSize - 1` that overflows near Int.max.
-    private var pagesRoundedUp: Int { kvCacheTokens / pageSize + (kvCacheTokens % pageSize > 0 ? 1 : 0) }
+    /// Pages in the KV pool: kvCacheTokens / pageSize rounded up (`KVPagePool.pagesNeeded`), at least 1.
+    public var pageCount: Int { max(1, KVPagePool.pagesNeeded(positions: kvCacheTokens, pageSize: pageSize)) }
 
     /// Throws `EngineError.invalidConfiguration` naming the first limit that is not positive.
     public func validate() throws {
         let limits: [(String, Int)] = [
             ("maxBatchSize", maxBatchSize), ("kvCacheTokens", kvCacheTokens), ("pageSize", pageSize),
-            ("maxChunkTokens", maxChunkTokens), ("maxQueuedJobs", maxQueuedJobs),
+            ("maxChunkTokens", maxChunkTokens), ("maxQueuedJobs", maxQueuedJobs), ("maxPromptBytes", maxPromptBytes ?? 1),
+            ("maxStopStrings", maxStopStrings), ("maxStopStringBytes", maxStopStringBytes), ("maxStopTokenIds", maxStopTokenIds),
         ]
         for (name, value) in limits where value <= 0 {
             throw EngineError.invalidConfiguration("\(name) must be a positive integer, got \(value)")
+        }
+        // Page ids are 32-bit: a pool past that is refused here rather than trapping when it is made.
+        if pageCount > KVPagePool.maxPageCount {
+            throw EngineError.invalidConfiguration(
+                "kvCacheTokens \(kvCacheTokens) in pages of \(pageSize) makes \(pageCount) KV pages, more than \(KVPagePool.maxPageCount); lower kvCacheTokens or raise pageSize")
         }
     }
 
     /// Bytes the KV cache takes for `model`, or nil when the product overflows.
     public func kvCacheBytes(for model: LlamaConfig) -> Int? {
-        KVPagePool.byteCount(config: model, pageSize: pageSize, pageCount: pagesRoundedUp, precision: kvCachePrecision)
+        KVPagePool.byteCount(config: model, pageSize: pageSize, pageCount: pageCount, precision: kvCachePrecision)
     }
 
     /// Refuses a KV cache larger than the machine's memory before anything is allocated.

@@ -8,11 +8,19 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     case contextExceeded(promptTokens: Int, maxPositions: Int)
     /// A request field is out of range.
     case invalidRequest(String)
+    /// A request is larger than a limit of `EngineConfiguration` (`limit`, the field named by the first value);
+    /// refused before any tokenizing.
+    case requestTooLarge(RequestLimit, size: Int, limit: Int)
+    /// A call that waits for the engine thread (the blocking `setLoras`) was made on the engine thread itself,
+    /// from a job sink or a setLoras completion, where it could only deadlock; the argument names the call.
+    case blockingCallOnEngineThread(String)
     /// A configuration limit is out of range.
     case invalidConfiguration(String)
     /// A text prompt or stop strings were given to an engine without a tokenizer.
     case noTokenizer
-    /// setLoras could not drain the earlier jobs within its timeout; nothing changed.
+    /// setLoras did not finish within its timeout, counted from its arrival; nothing changed. `stillRunning`:
+    /// earlier jobs still live at the deadline (0 when the call was still building its set or waiting behind an
+    /// earlier call).
     case drainTimeout(stillRunning: Int, timeoutMilliseconds: Int)
     /// The adapter set could not be built; nothing changed.
     case invalidAdapterSet(String)
@@ -33,10 +41,16 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the prompt has \(prompt) tokens but the model's context is \(maxPositions) positions, leaving no room to generate; shorten the prompt"
         case let .invalidRequest(message):
             return "invalid request: \(message)"
+        case let .requestTooLarge(which, size, limit):
+            return "request too large: \(which.counted(size)), more than \(which.rawValue) \(limit); \(which.remedy)"
+        case let .blockingCallOnEngineThread(call):
+            return "\(call) waits for the engine thread but was called on it (from a job sink or a setLoras completion), where it would deadlock; call the form that takes a completion, or hand the work to another queue"
         case let .invalidConfiguration(message):
             return "invalid engine configuration: \(message)"
         case .noTokenizer:
             return "this engine has no tokenizer: give the prompt as token ids and use stop token ids instead of stop strings"
+        case let .drainTimeout(0, timeout):
+            return "DrainTimeout: the call was still building its set or waiting behind an earlier setLoras after \(timeout) ms; nothing changed. Retry with a longer timeout"
         case let .drainTimeout(running, timeout):
             return "DrainTimeout: \(running) earlier job(s) were still running after \(timeout) ms; nothing changed. Retry with a longer timeout, or onTimeout \"cancel\" to cancel them"
         case let .invalidAdapterSet(message):

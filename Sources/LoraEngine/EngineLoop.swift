@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import LoraModel
 import LoraNumerics
+import Synchronization
 
 /// The engine thread's state and its step: apply control operations → run the setLoras barrier → admit →
 /// one forward pass over the ragged batch → sample → emit events → retire. Confined to the engine thread.
@@ -14,10 +15,11 @@ final class EngineLoop {
     private var scheduler: Scheduler
     private var barrier = DrainBarrier()
     private var jobs: [JobID: Job] = [:]
-    private var pendingSets: [UInt64: Engine.SetLorasOperation] = [:]
+    /// setLoras calls in line, by id, with their sets once built.
+    private var calls: [UInt64: PendingCall] = [:]
     private var adapters: AdapterSet
     private var descriptions: [AdapterDescription]
-    private var epoch: UInt64 = 0
+    private var epoch: UInt64
     private var steps = 0
     private var generatedTokens = 0
     private var epochViolations = 0
@@ -26,12 +28,31 @@ final class EngineLoop {
     /// The model's logits of the rows being sampled, one vocabulary per worker part, kept for their log-softmax.
     private var rawLogits: [Float] = []
 
-    init(engine: Engine, adapters: AdapterSet) {
+    /// A setLoras call in line.
+    private struct PendingCall {
+        /// Where the call's set is: the one piece of build bookkeeping (a call whose build failed has left).
+        enum SetState {
+            case building
+            case built(AdapterSet)
+        }
+
+        var request: DrainBarrier.Request
+        var set: SetState
+        var completion: Engine.SetLorasCompletion
+    }
+
+    /// The longest the idle thread sleeps in one wait while a deadline is pending. Deadlines are waited for in
+    /// slices of at most this, relative to now: a far deadline (a timeout near 2^63 ns) given to libdispatch
+    /// as an absolute uptime past 2^62 reads as a wall-clock time in the past, and the idle thread spun.
+    static let longestWaitNanos: UInt64 = 3_600_000_000_000
+
+    init(engine: Engine, adapters: AdapterSet, cache: KVPagePool) {
         self.engine = engine
         model = engine.model
         logger = engine.logger
         let c = engine.configuration
-        cache = KVPagePool(config: model.config, pageSize: c.pageSize, pageCount: c.pageCount, precision: c.kvCachePrecision)
+        self.cache = cache
+        epoch = engine.initialEpoch
         scheduler = Scheduler(maxBatchSize: c.maxBatchSize, maxChunkTokens: c.maxChunkTokens, totalPages: c.pageCount)
         self.adapters = adapters
         descriptions = adapters.descriptions
@@ -70,9 +91,22 @@ final class EngineLoop {
             barrier.jobSubmitted(prepared.id)
         case .cancel(let id):
             finish(id, .cancelled)
-        case .setLoras(let operation):
-            pendingSets[operation.request.id] = operation
-            barrier.enqueue(operation.request)
+        case .setLorasArrived(let call):
+            calls[call.request.id] = PendingCall(request: call.request, set: call.set.map { .built($0) } ?? .building,
+                                                 completion: call.completion)
+            barrier.arrived(call.request)
+            if call.set != nil { barrier.built(call.request.id) }
+        case let .setLorasBuilt(id, result):
+            // A call that timed out while building has already left the line: its set is dropped.
+            guard calls[id] != nil else { return }
+            switch result {
+            case .success(let set):
+                calls[id]?.set = .built(set)
+                barrier.built(id)
+            case .failure(let error):
+                barrier.remove(id)
+                complete(id, .failure(error))
+            }
         case .shutdown:
             break
         }
@@ -80,47 +114,62 @@ final class EngineLoop {
 
     /// Performs the barrier's actions until it has none.
     private func runBarrier() {
-        while let action = barrier.poll(now: Self.now()) {
+        while let action = barrier.poll(now: engine.clock()) {
             switch action {
-            case let .cancel(_, ids):
-                for id in ids { finish(id, .cancelled) }
-            case let .fail(request, stillRunning, waited):
-                guard let op = pendingSets.removeValue(forKey: request) else { continue }
-                let timeoutMs = Int((op.request.timeoutNanos ?? waited) / 1_000_000)
+            case let .fail(request, stillRunning, _):
+                guard let call = calls[request] else { continue }
+                let timeoutMs = Int((call.request.timeoutNanos ?? 0) / 1_000_000)
                 logger.info("setLoras timed out; nothing changed", metadata: ["stillRunning": "\(stillRunning)", "epoch": "\(epoch)"])
-                publish()
-                op.completion(.failure(EngineError.drainTimeout(stillRunning: stillRunning, timeoutMilliseconds: timeoutMs)))
-            case let .commit(request, drained, cancelled, waited):
-                guard let op = pendingSets.removeValue(forKey: request) else { continue }
-                commit(op, drained: drained, cancelled: cancelled, waitedNanos: waited)
+                complete(request, .failure(EngineError.drainTimeout(stillRunning: stillRunning, timeoutMilliseconds: timeoutMs)))
+            case let .commit(request, drained, waited):
+                commit(request, cancelling: [], drained: drained, waitedNanos: waited)
+            case let .cancelAndCommit(request, jobs, drained, waited):
+                commit(request, cancelling: jobs, drained: drained, waitedNanos: waited)
             }
         }
     }
 
-    private func commit(_ op: Engine.SetLorasOperation, drained: Int, cancelled: Int, waitedNanos: UInt64) {
+    /// Commits call `id`: the hook's durable write first, then (only if it succeeded) the cancellation of
+    /// `cancelling`, then the swap. A failing hook changes nothing: no job is cancelled for a commit that
+    /// does not happen.
+    private func commit(_ id: UInt64, cancelling: [JobID], drained: Int, waitedNanos: UInt64) {
+        guard let call = calls[id], case .built(let set) = call.set else {
+            // The barrier commits only built calls; anything else is a bug: fail the call rather than crash.
+            logger.error("setLoras commit without a built set", metadata: ["request": "\(id)"])
+            complete(id, .failure(EngineError.commitFailed("internal error: the set was not built")))
+            return
+        }
         let newEpoch = epoch + 1
-        let newDescriptions = op.set.descriptions
+        let newDescriptions = set.descriptions
         if let hook = engine.commitHook {
             do {
-                try hook(SetLorasCommit(epoch: newEpoch, adapters: newDescriptions, adapterSet: op.set))
+                try hook(SetLorasCommit(epoch: newEpoch, adapters: newDescriptions, adapterSet: set))
             } catch {
                 logger.error("setLoras commit hook failed; rolled back", metadata: ["error": "\(error)", "epoch": "\(epoch)"])
-                publish()
-                op.completion(.failure(EngineError.commitFailed("\(error)")))
+                complete(id, .failure(EngineError.commitFailed("\(error)")))
                 return
             }
         }
-        adapters = op.set
+        for job in cancelling { finish(job, .cancelled) }
+        adapters = set
         descriptions = newDescriptions
         epoch = newEpoch
         logger.info("setLoras committed", metadata: [
             "epoch": "\(epoch)", "adapters": "\(descriptions.map { "\($0.name):\($0.scale)" })",
-            "drained": "\(drained)", "cancelled": "\(cancelled)",
+            "drained": "\(drained)", "cancelled": "\(cancelling.count)",
         ])
-        publish()
-        op.completion(.success(SetLorasResult(
-            epoch: epoch, adapters: descriptions, jobsDrained: drained, jobsCancelled: cancelled,
+        complete(id, .success(SetLorasResult(
+            epoch: epoch, adapters: descriptions, jobsDrained: drained, jobsCancelled: cancelling.count,
             waitedMilliseconds: Double(waitedNanos) / 1e6)))
+    }
+
+    /// Ends call `id` with `result`: it leaves the pending count (the one `status()` reports) and the status is
+    /// published before its completion runs, so a caller that reads the status after it sees the outcome.
+    private func complete(_ id: UInt64, _ result: Result<SetLorasResult, any Error>) {
+        guard let call = calls.removeValue(forKey: id) else { return }
+        engine.control.withLock { $0.pendingSetLoras -= 1 }
+        publish()
+        call.completion(result)
     }
 
     private func admit(_ ids: [JobID]) {
@@ -256,35 +305,36 @@ final class EngineLoop {
     /// Shutdown: cancel every job, fail every pending setLoras.
     private func stop() {
         for id in jobs.keys.sorted() { finish(id, .cancelled) }
-        for request in barrier.removeAll() {
-            pendingSets.removeValue(forKey: request)?.completion(.failure(EngineError.shutDown))
-        }
+        for request in barrier.removeAll() { complete(request, .failure(EngineError.shutDown)) }
     }
 
     private func publish() {
         let status = EngineStatus(
             queuedJobs: scheduler.waiting.count, runningJobs: scheduler.running.count, freeKVPages: cache.freePageCount,
-            totalKVPages: cache.pageCount, epoch: epoch, adapters: descriptions, pendingSetLoras: barrier.requests.count,
+            totalKVPages: cache.pageCount, epoch: epoch, adapters: descriptions,
             steps: steps, generatedTokens: generatedTokens, epochViolations: epochViolations)
         let left = leftQueue
         leftQueue = 0
         engine.control.withLock { state in
             state.unadmitted -= left
-            var s = status
-            // Calls not yet taken off the control queue are pending too.
-            s.pendingSetLoras = state.ops.reduce(status.pendingSetLoras) { n, op in
-                if case .setLoras = op { return n + 1 } else { return n }
-            }
-            state.status = s
+            // `pendingSetLoras` is kept by `arrive` and `complete` and filled in by `status()`.
+            state.status = status
         }
     }
 
     /// Sleeps until a control operation arrives or the barrier's deadline passes.
     private func wait() {
         if let deadline = barrier.deadline {
-            _ = engine.wake.wait(timeout: DispatchTime(uptimeNanoseconds: max(deadline, Self.now())))
+            _ = engine.wake.wait(timeout: .now() + .nanoseconds(Int(Self.waitSlice(deadline: deadline, now: engine.clock()))))
         } else {
             engine.wake.wait()
         }
+        engine.wakeUps.add(1, ordering: .relaxed)
+    }
+
+    /// Nanoseconds to sleep towards `deadline` (on the setLoras clock) at `now`: what is left, at most
+    /// `longestWaitNanos`, so the absolute time handed to libdispatch stays small whatever the deadline.
+    static func waitSlice(deadline: UInt64, now: UInt64) -> UInt64 {
+        min(deadline > now ? deadline - now : 0, longestWaitNanos)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LoraNumerics
 
 /// Chooses a job's next token from one row of logits (V). A value type, one per job: it holds the job's
 /// random stream and the counts of the tokens seen so far (for the penalties).
@@ -28,7 +29,7 @@ public struct Sampler: Sendable {
         applyPenalties(logits)
         let p = parameters
         // argmax already ranks NaN below every number, as `sanitize` would: no extra pass over the vocabulary.
-        if p.isGreedy { return Int32(Self.argmax(UnsafeBufferPointer(logits))) }
+        if p.isGreedy { return Int32(Argmax.index(UnsafeBufferPointer(logits))) }
         let u = random.nextUnitFloat()
         return Int32(Self.sample(logits, temperature: p.temperature, topK: p.topK, topP: p.topP, minP: p.minP, uniform: u))
     }
@@ -48,19 +49,6 @@ public struct Sampler: Sendable {
                 logits[Int(token)] -= p.presencePenalty + p.frequencyPenalty * Float(count)
             }
         }
-    }
-
-    /// The index of the largest value; the lowest index wins a tie. NaN counts as -inf (never chosen over a
-    /// number); 0 when every value is NaN or -inf.
-    public static func argmax(_ values: UnsafeBufferPointer<Float>) -> Int {
-        var best = 0
-        var largest = values[0].isNaN ? -Float.infinity : values[0]
-        // A comparison with NaN is false, so a NaN never takes the lead.
-        for i in 1..<values.count where values[i] > largest {
-            best = i
-            largest = values[i]
-        }
-        return best
     }
 
     /// Makes every logit one the draw can use, in place: a NaN (from a broken model or adapter) becomes -inf,

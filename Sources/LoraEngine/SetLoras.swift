@@ -1,10 +1,12 @@
 import LoraModel
 
-/// What a `setLoras` call does when the jobs submitted before it outlast its timeout.
+/// What a `setLoras` call does when its timeout (counted from its arrival) passes before it commits.
 public enum OnTimeout: String, Sendable, Codable, Equatable, CaseIterable {
     /// Nothing changes: held jobs run under the old set and the call fails with `EngineError.drainTimeout`.
     case abort
-    /// The remaining earlier jobs are cancelled (finish reason `cancelled`), then the commit proceeds.
+    /// Once the call is at the head of the line with its set built: the commit hook runs, then the remaining
+    /// earlier jobs are cancelled (finish reason `cancelled`), then the set is swapped in. A failing hook
+    /// cancels nothing.
     case cancel
 }
 
@@ -19,7 +21,8 @@ public struct SetLorasCommit: Sendable {
 }
 
 /// Persists a commit before `setLoras` reports success. Called on the engine thread between two steps, so
-/// it should be quick; if it throws, the commit is rolled back (the old set stays, the epoch does not move)
+/// it should be quick, and before anything changes (with `onTimeout: cancel`, before any job is cancelled);
+/// if it throws, the commit is rolled back (the old set stays, the epoch does not move, no job is cancelled)
 /// and the call fails with `EngineError.commitFailed`, which carries the hook's error.
 public typealias CommitHook = @Sendable (SetLorasCommit) throws -> Void
 
@@ -33,7 +36,7 @@ public struct SetLorasResult: Sendable, Equatable {
     public var jobsDrained: Int
     /// Earlier jobs cancelled at the timeout (`onTimeout: cancel`).
     public var jobsCancelled: Int
-    /// Time from the call reaching the head of the line to the commit.
+    /// Time from the call's arrival to the commit.
     public var waitedMilliseconds: Double
 }
 

@@ -47,6 +47,11 @@ public enum ForwardError: Error, Equatable, CustomStringConvertible {
     case invalidPage(sequence: Int, page: Int32)
     /// The sequence would run past the model's context.
     case contextExceeded(sequence: Int, length: Int, maxPositions: Int)
+    /// A chunk claims fewer than 0 cached positions.
+    case negativeCachedLength(sequence: Int, cachedLength: Int)
+    /// A page appears twice in the batch (in one chunk's block table or in two chunks'): the writes of one
+    /// position would land on another's.
+    case sharedPage(sequence: Int, page: Int32)
     /// A prompt needs at least one token.
     case emptyPrompt
     /// The KV cache for `positions` would not fit in the machine's memory (`bytes` nil: more than 2^63).
@@ -58,6 +63,8 @@ public enum ForwardError: Error, Equatable, CustomStringConvertible {
         case let .notEnoughPages(s, n, g): return "sequence \(s): needs \(n) KV pages, given \(g)"
         case let .invalidPage(s, p): return "sequence \(s): KV page \(p) is not in the pool"
         case let .contextExceeded(s, l, m): return "sequence \(s): length \(l) exceeds the model's context of \(m) positions"
+        case let .negativeCachedLength(s, n): return "sequence \(s): cachedLength \(n) is negative; give the positions already in its pages (0 or more)"
+        case let .sharedPage(s, p): return "sequence \(s): KV page \(p) is used twice in the batch; give every sequence pages of its own"
         case .emptyPrompt: return "the prompt is empty: give at least one token"
         case let .cacheTooLarge(n, bytes, memory):
             return "\(n) positions need \(bytes.map { "\($0 >> 20) MiB" } ?? "more than 2^63 bytes") of KV cache, more than the machine's \(memory >> 20) MiB; ask for fewer steps"

@@ -48,13 +48,13 @@ public struct GreedyDecoder {
         }
         let length = prompt.count + steps
         // A long-context model allows lengths whose cache the machine cannot hold: an error, not an OOM kill.
-        let pageCount = max(1, (length + pageSize - 1) / pageSize)
+        let pageCount = max(1, KVPagePool.pagesNeeded(positions: length, pageSize: pageSize))
         let bytes = KVPagePool.byteCount(config: model.config, pageSize: pageSize, pageCount: pageCount, precision: kvCachePrecision)
         let physical = ProcessInfo.processInfo.physicalMemory
         guard let bytes, UInt64(bytes) < physical else {
             throw ForwardError.cacheTooLarge(positions: length, bytes: bytes, physicalMemory: physical)
         }
-        let cache = KVPagePool(config: model.config, pageSize: pageSize, pageCount: pageCount, precision: kvCachePrecision)
+        let cache = try KVPagePool(config: model.config, pageSize: pageSize, pageCount: pageCount, precision: kvCachePrecision)
         guard let pages = cache.allocate(pageCount) else {
             throw ForwardError.notEnoughPages(sequence: 0, needed: pageCount, given: cache.pageCount)
         }
@@ -84,18 +84,12 @@ public struct GreedyDecoder {
         return Result(promptLogits: promptLogits, steps: result)
     }
 
-    /// The greedy choice over one row of logits (lowest id wins a tie, as torch.argmax does).
+    /// The greedy choice over one row of logits (`Argmax`: lowest id wins a tie, as torch.argmax does; a NaN is
+    /// never chosen over a number).
     public static func choose(_ logits: UnsafePointer<Float>, count: Int) -> Step {
-        var best = 0, second = -1
-        for i in 1..<count {
-            if logits[i] > logits[best] {
-                second = best
-                best = i
-            } else if second < 0 || logits[i] > logits[second] {
-                second = i
-            }
-        }
-        let margin = second >= 0 ? logits[best] - logits[second] : .infinity
+        let row = UnsafeBufferPointer(start: logits, count: count)
+        let best = Argmax.index(row)
+        let margin = Argmax.runnerUp(row, excluding: best).map { logits[best] - logits[$0] } ?? .infinity
         return Step(token: best, logprob: Softmax.logProbability(of: best, in: logits, count), margin: margin)
     }
 }

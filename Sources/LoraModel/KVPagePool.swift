@@ -25,9 +25,30 @@ public final class KVPagePool {
     private let storage: FloatBuffer
     private var freePages: [Int32]
 
-    /// A pool of `pageCount` pages of `pageSize` positions for a model with `config`.
-    public init(config: LlamaConfig, pageSize: Int, pageCount: Int, precision: KVCachePrecision = .f32) {
-        precondition(pageSize > 0 && pageCount > 0, "KV pool needs positive page size and count")
+    /// A pool of `pageCount` pages of `pageSize` positions for a model with `config`. Throws
+    /// `KVPagePoolError` for a size the pool cannot hold: a page size or count below 1, more pages than 32-bit
+    /// page ids can name (`maxPageCount`), or storage past 2^63 bytes. Callers size the pool from user input,
+    /// so they also check `byteCount(...)` against the machine's memory first.
+    public convenience init(config: LlamaConfig, pageSize: Int, pageCount: Int, precision: KVCachePrecision = .f32) throws {
+        guard pageSize > 0 else { throw KVPagePoolError.invalidPageSize(pageSize) }
+        guard pageCount > 0, pageCount <= Self.maxPageCount else { throw KVPagePoolError.invalidPageCount(pageCount) }
+        guard Self.byteCount(config: config, pageSize: pageSize, pageCount: pageCount, precision: precision) != nil else {
+            throw KVPagePoolError.tooLarge(pageSize: pageSize, pageCount: pageCount)
+        }
+        self.init(checkedConfig: config, pageSize: pageSize, pageCount: pageCount, precision: precision)
+    }
+
+    /// A pool holding at least `tokens` positions, for benchmarks and tests whose sizes are their own: it
+    /// stops the process on a size the throwing initializer would refuse (sizes from users go through that one).
+    public convenience init(config: LlamaConfig, pageSize: Int = 16, tokens: Int, precision: KVCachePrecision = .f32) {
+        let pageCount = max(1, Self.pagesNeeded(positions: tokens, pageSize: pageSize))
+        precondition(pageSize > 0 && pageCount <= Self.maxPageCount
+                     && Self.byteCount(config: config, pageSize: pageSize, pageCount: pageCount, precision: precision) != nil,
+                     "KV pool of \(tokens) positions in pages of \(pageSize) is out of range")
+        self.init(checkedConfig: config, pageSize: pageSize, pageCount: pageCount, precision: precision)
+    }
+
+    private init(checkedConfig config: LlamaConfig, pageSize: Int, pageCount: Int, precision: KVCachePrecision) {
         self.pageSize = pageSize
         self.pageCount = pageCount
         self.precision = precision
@@ -36,12 +57,19 @@ public final class KVPagePool {
         headDim = config.headDim
         pageStride = config.layerCount * 2 * config.kvHeadCount * pageSize * config.headDim
         storage = FloatBuffer(count: (pageStride * pageCount * precision.elementBytes + 3) / 4)
-        freePages = (0..<Int32(pageCount)).reversed()
+        // `maxPageCount` keeps every page id within Int32.
+        freePages = (0..<Int32(truncatingIfNeeded: pageCount)).reversed()
     }
 
-    /// A pool holding at least `tokens` positions.
-    public convenience init(config: LlamaConfig, pageSize: Int = 16, tokens: Int, precision: KVCachePrecision = .f32) {
-        self.init(config: config, pageSize: pageSize, pageCount: max(1, (tokens + pageSize - 1) / pageSize), precision: precision)
+    /// The most pages a pool may have: page ids are 32-bit (`SequenceChunk.pages`).
+    public static let maxPageCount = Int(Int32.max)
+
+    /// Pages needed to hold `positions` positions: `positions / pageSize` rounded up, without the
+    /// `+ pageSize - 1` that overflows near Int.max; 0 when either is below 1. The one page-rounding rule of
+    /// the project (the engine's reservations, its pool size, `GreedyDecoder`, `forward`'s check).
+    public static func pagesNeeded(positions: Int, pageSize: Int) -> Int {
+        guard positions > 0, pageSize > 0 else { return 0 }
+        return positions / pageSize + (positions % pageSize > 0 ? 1 : 0)
     }
 
     /// Bytes of storage a pool of `pageCount` pages of `pageSize` positions takes for `config`, or nil when
@@ -60,7 +88,7 @@ public final class KVPagePool {
     public var freePageCount: Int { freePages.count }
 
     /// Pages needed to hold `positions` positions.
-    public func pagesNeeded(forPositions positions: Int) -> Int { (positions + pageSize - 1) / pageSize }
+    public func pagesNeeded(forPositions positions: Int) -> Int { Self.pagesNeeded(positions: positions, pageSize: pageSize) }
 
     /// Takes `count` pages, or returns nil (and takes none) when fewer are free.
     public func allocate(_ count: Int) -> [Int32]? {

@@ -42,8 +42,8 @@ public struct LlamaModel: Sendable {
     /// Runs one ragged batch: each chunk's tokens are appended after its cached positions, their keys and
     /// values are written into its pages, and the requested logits are returned, one row per requested
     /// position in chunk order (V columns). Throws `ForwardError` before computing anything if a chunk is
-    /// invalid. Chunks must not share pages (the scheduler gives each sequence its own): their keys and values
-    /// are written from several cores at once.
+    /// invalid, including chunks that share a page (`ForwardError.sharedPage`: keys and values are written from
+    /// several cores at once, and one sequence's would overwrite another's).
     public func forward(
         _ batch: [SequenceChunk], cache: KVPagePool, scratch: ForwardScratch, adapters: (any ProjectionAdapter)? = nil
     ) throws -> Matrix {
@@ -117,20 +117,25 @@ public struct LlamaModel: Sendable {
     }
 
     private func validate(_ batch: [SequenceChunk], cache: KVPagePool) throws {
+        var used = Set<Int32>()
         for (s, chunk) in batch.enumerated() {
             for token in chunk.tokens where token < 0 || Int(token) >= config.vocabSize {
                 throw ForwardError.tokenOutOfRange(sequence: s, token: token, vocabSize: config.vocabSize)
             }
-            let length = chunk.cachedLength + chunk.tokens.count
-            if length > config.maxPositions {
-                throw ForwardError.contextExceeded(sequence: s, length: length, maxPositions: config.maxPositions)
+            guard chunk.cachedLength >= 0 else { throw ForwardError.negativeCachedLength(sequence: s, cachedLength: chunk.cachedLength) }
+            // Compared before adding, so a cachedLength near Int.max is this error, not an overflow trap.
+            guard chunk.cachedLength <= config.maxPositions - chunk.tokens.count else {
+                let (sum, overflow) = chunk.cachedLength.addingReportingOverflow(chunk.tokens.count)
+                throw ForwardError.contextExceeded(sequence: s, length: overflow ? Int.max : sum, maxPositions: config.maxPositions)
             }
+            let length = chunk.cachedLength + chunk.tokens.count
             let needed = cache.pagesNeeded(forPositions: length)
             if chunk.pages.count < needed {
                 throw ForwardError.notEnoughPages(sequence: s, needed: needed, given: chunk.pages.count)
             }
-            for page in chunk.pages.prefix(needed) where page < 0 || Int(page) >= cache.pageCount {
-                throw ForwardError.invalidPage(sequence: s, page: page)
+            for page in chunk.pages.prefix(needed) {
+                if page < 0 || Int(page) >= cache.pageCount { throw ForwardError.invalidPage(sequence: s, page: page) }
+                if !used.insert(page).inserted { throw ForwardError.sharedPage(sequence: s, page: page) }
             }
         }
     }

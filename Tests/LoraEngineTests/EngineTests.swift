@@ -15,7 +15,7 @@ struct EngineTests {
 
     @Test func aKVCacheLargerThanTheMachineIsRefusedBeforeAllocating() throws {
         let stories = try Stories.load()
-        #expect { _ = try stories.engine(EngineConfiguration(kvCacheTokens: 1 << 40)) } throws: { error in
+        #expect { _ = try stories.engine(EngineConfiguration(kvCacheTokens: 1 << 34)) } throws: { error in
             guard case EngineError.invalidConfiguration(let message) = error else { return false }
             return message.contains("kvCacheTokens") && message.contains("MiB")
         }

@@ -172,7 +172,7 @@ struct ForwardConsistencyTests {
 
     @Test func invalidChunksAreRefusedBeforeComputing() throws {
         let model = try LlamaModel(randomWeights: Self.config, seed: 14)
-        let cache = KVPagePool(config: model.config, pageSize: 4, pageCount: 2)
+        let cache = try KVPagePool(config: model.config, pageSize: 4, pageCount: 2)
         let scratch = ForwardScratch()
         #expect(throws: ForwardError.tokenOutOfRange(sequence: 0, token: 50, vocabSize: 50)) {
             try model.forward([SequenceChunk(tokens: [50], pages: [0], cachedLength: 0)], cache: cache, scratch: scratch)
@@ -186,6 +186,35 @@ struct ForwardConsistencyTests {
         #expect(throws: ForwardError.contextExceeded(sequence: 0, length: 129, maxPositions: 128)) {
             try model.forward([SequenceChunk(tokens: [1], pages: [0], cachedLength: 128)], cache: cache, scratch: scratch)
         }
+        // Each of these trapped (an overflow, a negative index) or wrote one sequence's keys over another's.
+        #expect(throws: ForwardError.negativeCachedLength(sequence: 0, cachedLength: -1)) {
+            try model.forward([SequenceChunk(tokens: [1], pages: [0], cachedLength: -1)], cache: cache, scratch: scratch)
+        }
+        #expect(throws: ForwardError.contextExceeded(sequence: 0, length: Int.max, maxPositions: 128)) {
+            try model.forward([SequenceChunk(tokens: [1, 2], pages: [0], cachedLength: Int.max)], cache: cache, scratch: scratch)
+        }
+        #expect(throws: ForwardError.sharedPage(sequence: 1, page: 0)) {
+            try model.forward([SequenceChunk(tokens: [1], pages: [0], cachedLength: 0), SequenceChunk(tokens: [2], pages: [0], cachedLength: 0)],
+                              cache: cache, scratch: scratch)
+        }
+        #expect(throws: ForwardError.sharedPage(sequence: 0, page: 1)) {
+            try model.forward([SequenceChunk(tokens: [1, 2, 3, 4, 5], pages: [1, 1], cachedLength: 0)], cache: cache, scratch: scratch)
+        }
+    }
+
+    @Test func poolSizesOutOfRangeAreErrors() {
+        #expect(throws: KVPagePoolError.invalidPageCount(KVPagePool.maxPageCount + 1)) {
+            try KVPagePool(config: Self.config, pageSize: 1, pageCount: KVPagePool.maxPageCount + 1)
+        }
+        #expect(throws: KVPagePoolError.invalidPageCount(0)) { try KVPagePool(config: Self.config, pageSize: 1, pageCount: 0) }
+        #expect(throws: KVPagePoolError.invalidPageSize(0)) { try KVPagePool(config: Self.config, pageSize: 0, pageCount: 1) }
+        #expect(throws: KVPagePoolError.tooLarge(pageSize: Int.max / 4, pageCount: 8)) {
+            try KVPagePool(config: Self.config, pageSize: Int.max / 4, pageCount: 8)
+        }
+        #expect(KVPagePool.pagesNeeded(positions: Int.max, pageSize: 16) == Int.max / 16 + 1, "rounds up without overflowing")
+        #expect(KVPagePool.pagesNeeded(positions: 32, pageSize: 16) == 2)
+        #expect(KVPagePool.pagesNeeded(positions: 33, pageSize: 16) == 3)
+        #expect(KVPagePool.pagesNeeded(positions: 0, pageSize: 16) == 0)
     }
 
     @Test func pagePoolAllocatesAndReleases() {

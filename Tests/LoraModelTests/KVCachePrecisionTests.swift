@@ -38,7 +38,7 @@ struct KVCachePrecisionTests {
         let f32 = try #require(KVPagePool.byteCount(config: config, pageSize: 16, pageCount: 10))
         let f16 = try #require(KVPagePool.byteCount(config: config, pageSize: 16, pageCount: 10, precision: .f16))
         #expect(f16 * 2 == f32)
-        #expect(KVPagePool(config: config, pageSize: 16, pageCount: 10, precision: .f16).byteCount >= f16)
+        #expect(try KVPagePool(config: config, pageSize: 16, pageCount: 10, precision: .f16).byteCount >= f16)
     }
 
     /// What goes into a page comes back out: exactly in f32, rounded to nearest in f16, with magnitudes past f16's
@@ -47,7 +47,7 @@ struct KVCachePrecisionTests {
     @Test(arguments: KVCachePrecision.allCases)
     func storedPositionsReadBack(precision: KVCachePrecision) throws {
         let config = ForwardConsistencyTests.config
-        let cache = KVPagePool(config: config, pageSize: 4, pageCount: 3, precision: precision)
+        let cache = try KVPagePool(config: config, pageSize: 4, pageCount: 3, precision: precision)
         let dh = config.headDim
         var key = (0..<dh).map { Float($0) * 0.1 + 0.01 }, value = (0..<dh).map { -Float($0) * 0.3 }
         key[1] = 1e6
