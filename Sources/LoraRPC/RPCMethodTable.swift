@@ -3,8 +3,8 @@ import LoraJSON
 /// The methods a server dispatches, as data. Validates parameters before any handler runs and generates the
 /// `rpc.discover` OpenRPC document from the same entries.
 ///
-/// Positional parameters (an array) are mapped by order onto the declared parameters; more items than declared
-/// parameters is an Invalid params error.
+/// Parameters are by name only: a non-empty positional array is an Invalid params error saying which names to use
+/// (an empty array is taken as no parameters).
 public struct RPCMethodTable: Sendable {
     /// The methods in declaration order, `rpc.discover` last.
     public private(set) var methods: [RPCMethod]
@@ -35,7 +35,7 @@ public struct RPCMethodTable: Sendable {
                     p.append(("schema", param.type.schema))
                     return .object(p)
                 })))
-                entry.append(("paramStructure", "either"))
+                entry.append(("paramStructure", "by-name"))
                 entry.append(("result", ["name": .string(method.resultName), "schema": method.result]))
                 if method.admin { entry.append(("x-admin", true)) }
                 return .object(entry)
@@ -55,12 +55,13 @@ public struct RPCMethodTable: Sendable {
         var object: JSONValue
         switch params {
         case nil: object = [:]
+        case .array(let items)? where items.isEmpty: object = [:]
         case .array(let items)?:
-            guard items.count <= method.params.count else {
-                return .failure(RPCParamType.mismatch("params", "at most \(method.params.count) positional values (\(method.params.map(\.name).joined(separator: ", "))); pass an object",
-                                                      got: "\(items.count)"))
-            }
-            object = .object(zip(method.params, items).map { ($0.name, $1) })
+            // Named parameters only: positional values would silently change meaning when a parameter is added.
+            let names = method.params.map(\.name).joined(separator: ", ")
+            let expected = method.params.isEmpty ? "absent (\(method.name) takes no parameters)"
+                : "an object of named parameters (\(names))"
+            return .failure(RPCParamType.mismatch("params", expected, got: "an array of \(items.count) items"))
         case let other?: object = other
         }
         return RPCParam.validate(object, against: method.params, prefix: "").map { RPCParams($0) }

@@ -43,6 +43,11 @@ public struct RPCParam: Sendable {
                 return .failure(.invalidParams("unknown parameter \(path); \(known)",
                                                data: ["param": .string(path), "expected": .string(known), "got": "an unknown parameter"]))
             }
+            if members.lazy.filter({ $0.0.utf8.elementsEqual(key.utf8) }).count > 1 {
+                let path = prefix + key
+                return .failure(.invalidParams("\(path) is given more than once; give it once",
+                                               data: ["param": .string(path), "expected": "one value", "got": "several"]))
+            }
             if case .null = member, !param.type.acceptsNull, !param.required { continue }
             if let error = param.type.validate(member, path: prefix + key) { return .failure(error) }
             kept.append((key, member))

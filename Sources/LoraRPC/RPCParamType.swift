@@ -44,7 +44,7 @@ public indirect enum RPCParamType: Sendable {
     public var expectation: String {
         switch self {
         case .string: return "a string"
-        case .integer(let lo, let hi): return "an integer in \(lo)...\(hi)"
+        case .integer(let lo, let hi): return "an integer in \(RPCParamType.bound(lo))...\(RPCParamType.bound(hi))"
         case .number(let lo?, let hi?): return "a number in \(lo)...\(hi)"
         case .number(let lo?, nil): return "a number ≥ \(lo)"
         case .number(nil, let hi?): return "a number ≤ \(hi)"
@@ -58,7 +58,20 @@ public indirect enum RPCParamType: Sendable {
         case .enumeration(let options): return "one of " + options.map { "\"\($0)\"" }.joined(separator: ", ")
         case .oneOf(let types): return types.map(\.expectation).joined(separator: " or ")
         case .nullable(let type): return "\(type.expectation) or null"
-        case .any: return "any value"
+        case .any: return "a JSON value"
+        }
+    }
+
+    /// An integer bound as people read it: powers of two for the 64-bit limits ("2^64-1"), decimal otherwise.
+    static func bound(_ value: Int128) -> String {
+        switch value {
+        case Int128(UInt64.max): return "2^64-1"
+        case Int128(Int64.max): return "2^63-1"
+        case Int128(Int64.min): return "-2^63"
+        case Int128(UInt32.max): return "2^32-1"
+        case Int128(Int32.max): return "2^31-1"
+        case Int128(Int32.min): return "-2^31"
+        default: return String(value)
         }
     }
 

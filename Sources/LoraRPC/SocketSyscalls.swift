@@ -1,11 +1,19 @@
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
-/// Thin wrappers over the socket calls the server and client make; each names the C function it calls and
-/// returns errno on failure, retrying EINTR where a retry is right.
+/// An `errno` value returned by a failed system call.
+struct SystemErrno: Error, Equatable {
+    /// The code (`ENOENT`, `EAGAIN`, ...).
+    var code: Int32
+
+    /// The code of the last failed call.
+    static var current: SystemErrno { SystemErrno(code: errno) }
+
+    /// `strerror`.
+    var reason: String { String(cString: strerror(code)) }
+}
+
+/// Thin wrappers over the socket calls the server and client make (Linux); each names the C function it calls,
+/// returns `SystemErrno` on failure and retries EINTR where a retry is right.
 enum SocketSyscalls {
     /// `struct ucred` of `SO_PEERCRED` (not exported by Swift's Glibc module).
     private struct UCred {
@@ -14,13 +22,9 @@ enum SocketSyscalls {
         var gid: UInt32 = 0
     }
 
-    #if os(Linux)
     static let streamType = Int32(SOCK_STREAM.rawValue)
-    #else
-    static let streamType = SOCK_STREAM
-    #endif
 
-    /// `sockaddr_un` for `path`, or nil when the path does not fit (107 bytes on Linux).
+    /// `sockaddr_un` for `path`, or nil when the path does not fit (107 bytes on Linux) or holds a NUL.
     static func address(_ path: String) -> sockaddr_un? {
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
@@ -34,16 +38,14 @@ enum SocketSyscalls {
         return address
     }
 
-    /// `socket(AF_UNIX, SOCK_STREAM)` with close-on-exec.
-    static func unixSocket() -> Result<Int32, Int32> {
-        let fd = socket(AF_UNIX, streamType, 0)
-        guard fd >= 0 else { return .failure(errno) }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        return .success(fd)
+    /// `socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC)`.
+    static func unixSocket() -> Result<Int32, SystemErrno> {
+        let fd = socket(AF_UNIX, streamType | Int32(SOCK_CLOEXEC.rawValue), 0)
+        return fd >= 0 ? .success(fd) : .failure(.current)
     }
 
     /// `connect()` to `address`, retrying EINTR.
-    static func connect(_ fd: Int32, _ address: sockaddr_un) -> Int32? {
+    static func connect(_ fd: Int32, _ address: sockaddr_un) -> SystemErrno? {
         var address = address
         while true {
             let rc = withUnsafePointer(to: &address) {
@@ -53,73 +55,126 @@ enum SocketSyscalls {
             }
             if rc == 0 { return nil }
             if errno == EINTR { continue }
-            return errno
+            return .current
         }
     }
 
     /// `bind()` to `address`.
-    static func bind(_ fd: Int32, _ address: sockaddr_un) -> Int32? {
+    static func bind(_ fd: Int32, _ address: sockaddr_un) -> SystemErrno? {
         var address = address
         let rc = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
             }
         }
-        return rc == 0 ? nil : errno
+        return rc == 0 ? nil : .current
     }
 
-    /// `fcntl(F_SETFL, O_NONBLOCK)`.
-    static func setNonBlocking(_ fd: Int32) {
+    /// `listen()`.
+    static func listen(_ fd: Int32, backlog: Int32) -> SystemErrno? {
+        Glibc.listen(fd, backlog) == 0 ? nil : .current
+    }
+
+    /// `fcntl(F_SETFL, O_NONBLOCK)` and `fcntl(F_SETFD, FD_CLOEXEC)`.
+    static func setNonBlockingCloseOnExec(_ fd: Int32) {
         let flags = fcntl(fd, F_GETFL)
-        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK) }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
     }
 
-    /// `accept()` of a non-blocking, close-on-exec connection; nil with errno on failure (EAGAIN when none).
-    static func accept(_ listener: Int32) -> Result<Int32, Int32> {
+    /// `accept()` then non-blocking and close-on-exec (`accept4` is not exported without _GNU_SOURCE), retrying
+    /// EINTR (EAGAIN when none is waiting).
+    static func accept(_ listener: Int32) -> Result<Int32, SystemErrno> {
         while true {
             let fd = Glibc.accept(listener, nil, nil)
             if fd >= 0 {
-                _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-                setNonBlocking(fd)
+                setNonBlockingCloseOnExec(fd)
                 return .success(fd)
             }
             if errno == EINTR { continue }
-            return .failure(errno)
+            return .failure(.current)
         }
     }
 
     /// `getsockopt(SO_PEERCRED)`.
     static func peerCredentials(_ fd: Int32) -> PeerCredentials? {
-        #if os(Linux)
         var credentials = UCred()
         var length = socklen_t(MemoryLayout<UCred>.size)
         guard getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) == 0 else { return nil }
         return PeerCredentials(pid: credentials.pid, uid: credentials.uid, gid: credentials.gid)
-        #else
-        return nil
-        #endif
     }
 
-    /// `send(MSG_NOSIGNAL)`: a closed peer gives EPIPE instead of killing the process with SIGPIPE.
-    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) -> Result<Int, Int32> {
+    /// `getsockopt(SOL_SOCKET, option)` of an `int` option.
+    static func intOption(_ fd: Int32, _ option: Int32) -> Result<Int32, SystemErrno> {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, option, &value, &length) == 0 else { return .failure(.current) }
+        return .success(value)
+    }
+
+    /// `send(MSG_NOSIGNAL | MSG_DONTWAIT)`: a closed peer gives EPIPE instead of killing the process with
+    /// SIGPIPE, and a full socket gives EAGAIN even if the descriptor is blocking.
+    static func send(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, wait: Bool = false) -> Result<Int, SystemErrno> {
+        let flags = Int32(MSG_NOSIGNAL) | (wait ? 0 : Int32(MSG_DONTWAIT))
         while true {
-            let n = Glibc.send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            let n = Glibc.send(fd, bytes.baseAddress, bytes.count, flags)
             if n >= 0 { return .success(n) }
             if errno == EINTR { continue }
-            return .failure(errno)
+            return .failure(.current)
         }
     }
 
     /// `read()`, retrying EINTR.
-    static func read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Result<Int, Int32> {
+    static func read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Result<Int, SystemErrno> {
         while true {
             let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
             if n >= 0 { return .success(n) }
             if errno == EINTR { continue }
-            return .failure(errno)
+            return .failure(.current)
         }
     }
 
-    /// `strerror`.
-    static func describe(_ code: Int32) -> String { String(cString: strerror(code)) }
+    /// `poll()` of one descriptor for `events`; true when ready, false on timeout (`milliseconds` < 0 waits
+    /// for ever).
+    static func poll(_ fd: Int32, events: Int16, milliseconds: Int32) -> Result<Bool, SystemErrno> {
+        var entry = pollfd(fd: fd, events: events, revents: 0)
+        while true {
+            let rc = Glibc.poll(&entry, 1, milliseconds)
+            if rc >= 0 { return .success(rc > 0) }
+            if errno == EINTR { continue }
+            return .failure(.current)
+        }
+    }
+
+    /// `lstat()`: the file's type bits, device and inode, or nil with errno.
+    static func fileIdentity(_ path: String) -> Result<(isSocket: Bool, device: UInt64, inode: UInt64), SystemErrno> {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return .failure(.current) }
+        return .success(((info.st_mode & S_IFMT) == S_IFSOCK, UInt64(info.st_dev), UInt64(info.st_ino)))
+    }
+
+    /// `fchmod()`.
+    static func fchmod(_ fd: Int32, _ mode: UInt32) -> SystemErrno? {
+        Glibc.fchmod(fd, mode_t(mode)) == 0 ? nil : .current
+    }
+
+    /// `chmod()`.
+    static func chmod(_ path: String, _ mode: UInt32) -> SystemErrno? {
+        Glibc.chmod(path, mode_t(mode)) == 0 ? nil : .current
+    }
+
+    /// `unlink()`.
+    static func unlink(_ path: String) -> SystemErrno? {
+        Glibc.unlink(path) == 0 ? nil : .current
+    }
+
+    /// `shutdown(SHUT_WR)`: the peer reads end of file after what was sent.
+    static func shutdownWrite(_ fd: Int32) {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
+    }
+
+    /// `close()` (not retried on EINTR: on Linux the descriptor is released anyway).
+    static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
 }
