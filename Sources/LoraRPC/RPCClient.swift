@@ -99,6 +99,12 @@ public final class RPCClient {
         return try readLineBytes(deadline: deadline, method: nil, timeout: timeout).map { String(decoding: $0, as: UTF8.self) }
     }
 
+    /// Tells the server no more requests will come (`shutdown(SHUT_WR)`); replies can still be read.
+    public func shutdownWriting() throws(RPCClientError) {
+        guard fd >= 0 else { throw .closed }
+        SocketSyscalls.shutdownWrite(fd)
+    }
+
     /// Closes the connection (again is harmless).
     public func close() {
         guard fd >= 0 else { return }

@@ -21,7 +21,7 @@ public struct RPCServerConfiguration: Sendable {
     public init() {}
 
     /// The error sent to a connection refused for the connection cap.
-    var resolvedConnectionLimitError: RPCError {
+    public var resolvedConnectionLimitError: RPCError {
         connectionLimitError ?? RPCError(
             code: -32000, name: "Busy",
             message: "too many connections (the limit is \(maxConnections)); close idle clients or raise the limit",

@@ -24,6 +24,8 @@ final class RPCServerConnection: @unchecked Sendable {
     private(set) var phase = Phase.open
     private var framer: LineFramer
     private let queue: DispatchQueue
+    /// Runs a block on `queue`, at once when already there.
+    private let perform: @Sendable (@escaping @Sendable () -> Void) -> Void
     private let dispatcher: RPCDispatcher
     private let drainSeconds: Double
     private var logger: Logger
@@ -42,11 +44,13 @@ final class RPCServerConnection: @unchecked Sendable {
     /// The peer shut down its side: no more requests, but replies to the earlier ones still go out.
     private var inputEnded = false
 
-    init(fd: Int32, handle: RPCConnectionHandle, queue: DispatchQueue, dispatcher: RPCDispatcher,
+    init(fd: Int32, handle: RPCConnectionHandle, queue: DispatchQueue,
+         perform: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void, dispatcher: RPCDispatcher,
          configuration: RPCServerConfiguration, logger: Logger, onClosed: @escaping (RPCServerConnection) -> Void) {
         self.fd = fd
         self.handle = handle
         self.queue = queue
+        self.perform = perform
         self.dispatcher = dispatcher
         self.framer = LineFramer(maxMessageBytes: configuration.maxMessageBytes)
         self.drainSeconds = configuration.drainSeconds
@@ -97,13 +101,15 @@ final class RPCServerConnection: @unchecked Sendable {
                 // An empty line (a keep-alive or a stray `\r\n`) is not a message.
                 if line.isEmpty { continue }
                 let owner = WeakConnection(self)
-                let expectsReply = dispatcher.dispatch(line, on: handle) { [handle, queue] reply in
+                // Counted before dispatching: a handler may reply (and uncount) before `dispatch` returns.
+                outstandingReplies += 1
+                let expectsReply = dispatcher.dispatch(line, on: handle) { [handle, perform] reply in
                     var bytes = reply
                     bytes.append(0x0A)
                     _ = handle.send(bytes)
-                    queue.async { owner.connection?.replyQueued() }
+                    perform { owner.connection?.replyQueued() }
                 }
-                if expectsReply { outstandingReplies += 1 }
+                if !expectsReply { outstandingReplies -= 1 }
             case .oversize:
                 beginDraining()
             }
@@ -114,7 +120,7 @@ final class RPCServerConnection: @unchecked Sendable {
     private func beginDraining() {
         logger.notice("a request line passed \(framer.maxMessageBytes) bytes; closing the connection")
         phase = .draining
-        let error = RPCError.invalidRequest("the line is longer than \(framer.maxMessageBytes) bytes; split the request or raise max_message_bytes")
+        let error = RPCError.invalidRequest("the line is longer than \(framer.maxMessageBytes) bytes; split the request or raise the server's message size limit")
         var line = RPCResponse.encode(.failure(error), id: .null)
         line.append(0x0A)
         if handle.send(line) == false { close(); return }

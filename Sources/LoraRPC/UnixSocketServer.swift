@@ -154,7 +154,7 @@ public final class UnixSocketServer: @unchecked Sendable {
             id: id, peer: peer, maxPendingBytes: configuration.maxPendingOutputBytes,
             deliver: { [weak self] line in
                 guard let self else { return }
-                queue.async { self.connections[id]?.enqueue(line) }
+                perform { self.connections[id]?.enqueue(line) }
             },
             requestClose: { [weak self] in
                 guard let self else { return }
@@ -167,7 +167,8 @@ public final class UnixSocketServer: @unchecked Sendable {
                 }
             })
         let connection = RPCServerConnection(
-            fd: fd, handle: handle, queue: queue, dispatcher: dispatcher, configuration: configuration, logger: logger,
+            fd: fd, handle: handle, queue: queue, perform: { [unowned self] body in perform(body) },
+            dispatcher: dispatcher, configuration: configuration, logger: logger,
             onClosed: { [unowned self] connection in connectionClosed(connection) })
         connections[id] = connection
         liveConnections.add(1, ordering: .releasing)
@@ -183,6 +184,12 @@ public final class UnixSocketServer: @unchecked Sendable {
             stopWaiter = nil
             waiter.signal()
         }
+    }
+
+    /// Runs `body` on the queue: at once when already there (a handler replying synchronously saves a hop),
+    /// else asynchronously.
+    func perform(_ body: @escaping @Sendable () -> Void) {
+        if DispatchQueue.getSpecific(key: queueKey) == ObjectIdentifier(self) { body() } else { queue.async(execute: body) }
     }
 
     /// Runs `body` on the queue: at once when already there, else synchronously.

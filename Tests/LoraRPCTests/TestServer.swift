@@ -94,13 +94,16 @@ final class TestServer: Sendable {
             RPCMethod(name: "flood", summary: "Sends notifications, then replies with how many were accepted.",
                       params: [RPCParam("count", .integer(0...1_000_000), required: true),
                                RPCParam("size", .integer(0...1_000_000), required: true)]) { call in
-                let text = JSONValue.string(String(repeating: "x", count: call.params.int("size") ?? 0))
-                var accepted = 0
-                for i in 0..<(call.params.int("count") ?? 0) {
-                    if !call.notify(method: "flood.item", params: ["i": .int(i), "text": text]) { break }
-                    accepted += 1
+                // From another thread, as a streaming job would: the server writes while this produces.
+                DispatchQueue.global().async {
+                    let text = JSONValue.string(String(repeating: "x", count: call.params.int("size") ?? 0))
+                    var accepted = 0
+                    for i in 0..<(call.params.int("count") ?? 0) {
+                        if !call.notify(method: "flood.item", params: ["i": .int(i), "text": text]) { break }
+                        accepted += 1
+                    }
+                    call.reply(.int(accepted))
                 }
-                call.reply(.int(accepted))
             },
             RPCMethod(name: "watch", summary: "Records when the connection closes.") { call in
                 let id = call.connectionID

@@ -197,7 +197,7 @@ import Testing
         #expect(try client.call("echo", params: ["value": .string(String(repeating: "a", count: 900))]) != nil)
         try client.sendRaw(line: #"{"jsonrpc":"2.0","method":"echo","params":{"value":""# + String(repeating: "a", count: 5000) + #""},"id":1}"#)
         #expect(try client.readLine(timeout: .seconds(5))
-                == #"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":{"reason":"the line is longer than 1024 bytes; split the request or raise max_message_bytes"}},"id":null}"#)
+                == #"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":{"reason":"the line is longer than 1024 bytes; split the request or raise the server's message size limit"}},"id":null}"#)
         #expect(try client.readLine(timeout: .seconds(5)) == nil)
         #expect(waitUntil { server.server.connectionCount == 0 })
     }
