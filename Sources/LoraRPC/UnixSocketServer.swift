@@ -6,7 +6,7 @@ import Synchronization
 /// A JSON-RPC 2.0 server on a Unix stream socket, built on Dispatch sources: one read source accepts, one per
 /// connection reads, a write source exists while a connection has output the socket would not take. Sockets are
 /// non-blocking and one serial queue owns them all (no thread per client); handlers run on that queue and must not
-/// block.
+/// block. Keep the server alive until `stop(flushTimeout:)` has returned.
 ///
 /// Requests of one connection are dispatched in the order they arrive. A handler may reply later from any
 /// thread; single replies are written as they complete (clients match them by id), a batch's replies go out
@@ -58,7 +58,7 @@ public final class UnixSocketServer: @unchecked Sendable {
                 return
             }
             let source = DispatchSource.makeReadSource(fileDescriptor: listener.fd, queue: queue)
-            source.setEventHandler { [unowned self] in acceptPending() }
+            source.setEventHandler { [weak self] in self?.acceptPending() }
             source.setCancelHandler { SocketSyscalls.close(listener.fd) }
             acceptSource = source
             source.resume()
@@ -167,9 +167,9 @@ public final class UnixSocketServer: @unchecked Sendable {
                 }
             })
         let connection = RPCServerConnection(
-            fd: fd, handle: handle, queue: queue, perform: { [unowned self] body in perform(body) },
+            fd: fd, handle: handle, queue: queue, perform: { [weak self] body in self?.perform(body) },
             dispatcher: dispatcher, configuration: configuration, logger: logger,
-            onClosed: { [unowned self] connection in connectionClosed(connection) })
+            onClosed: { [weak self] connection in self?.connectionClosed(connection) })
         connections[id] = connection
         liveConnections.add(1, ordering: .releasing)
         logger.debug("connection opened", metadata: ["connection": "\(id)", "peer": "\(peer)"])
