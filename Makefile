@@ -1,7 +1,8 @@
 # lorad: the two commands a new user runs are `make run` and `make test`.
 SWIFT ?= swift
 FIXTURES ?= $(abspath ../shared/fixtures)
-DEFAULT_MODEL ?= $(FIXTURES)/models/stories260K
+# `make run MODEL=/path/to/checkpoint` serves that checkpoint instead of the embedded demo.
+MODEL ?=
 
 .PHONY: deps build release run test bench clean
 
@@ -14,9 +15,9 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Until the daemon lands (a later issue), `run` builds and evaluates the default model offline.
+# Starts lorad in the foreground on the embedded demo (or MODEL), with its state and socket under .lorad/.
 run: release
-	@scripts/run.sh "$(DEFAULT_MODEL)"
+	@scripts/run.sh "$(MODEL)"
 
 # Tests build optimized: the numeric loops run tens of times slower in a debug build.
 test: deps

@@ -167,7 +167,7 @@ let package = Package(
         .testTarget(name: "LoraTokenizerTests", dependencies: ["LoraTokenizer", "LoraTestFixtures"]),
         .testTarget(name: "LoradCLITests", dependencies: ["lorad", "LoraTestFixtures"]),
         .testTarget(name: "LoraJSONTests", dependencies: ["LoraJSON"]),
-        .testTarget(name: "LoraRegistryTests", dependencies: ["LoraRegistry", "LoraModel", "LoraTestFixtures", "LoraModelTestSupport"]),
+        .testTarget(name: "LoraRegistryTests", dependencies: ["LoraRegistry", "LoraModel", "LoraTestFixtures", "LoraModelTestSupport", .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "LoraRPCTests", dependencies: ["LoraRPC", "LoraJSON"]),
         .testTarget(name: "LoraDaemonTests", dependencies: ["LoraDaemon", "LoraRPC", "LoraJSON", "LoraTestFixtures", "LoraModelTestSupport"]),
         .testTarget(name: "LoraEngineTests", dependencies: ["LoraEngine", "LoraModel", "LoraTokenizer", "LoraTestFixtures", "LoraEngineTestSupport", .product(name: "Logging", package: "swift-log")]),

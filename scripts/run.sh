@@ -1,36 +1,45 @@
 #!/usr/bin/env bash
-# `make run`: until the daemon lands, shows what lorad does on the default model, offline.
-# Usage: scripts/run.sh MODEL_DIR
+# `make run`: starts lorad in the foreground on the working tree's state directory (.lorad/), and once it is
+# ready prints commands to try against it. Ctrl-C stops it gracefully.
+# Usage: scripts/run.sh [MODEL_DIR]   (no MODEL_DIR: the embedded demo, stories260K with dragon and snow)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model="${1:-../shared/fixtures/models/stories260K}"
-bin=.build/release/lorad
+bin=.build/release
+state="$PWD/.lorad"
+socket="$state/lorad.sock"
+mkdir -p "$state"
 
-if [ ! -f "$model/config.json" ]; then
-    echo "lorad: default model not found at $model" >&2
-    echo "lorad: pass one with: make run DEFAULT_MODEL=/path/to/hf-checkpoint" >&2
-    exit 1
+args=(serve --state-dir "$state" --socket "$socket")
+if [ -n "${1:-}" ]; then
+    if [ ! -f "$1/config.json" ]; then
+        echo "lorad: no checkpoint at $1 (config.json missing); run 'make run' without MODEL to serve the demo" >&2
+        exit 1
+    fi
+    args+=(--model "$1")
 fi
 
+"$bin/lorad" "${args[@]}" &
+pid=$!
+trap 'kill -INT $pid 2>/dev/null; wait $pid; exit 0' INT TERM
+
+# Ready when the socket answers `status` (at most a minute: a large checkpoint takes a while to load).
+for _ in $(seq 1 600); do
+    if "$bin/lorctl" --socket "$socket" call status >/dev/null 2>&1; then break; fi
+    if ! kill -0 $pid 2>/dev/null; then wait $pid; exit $?; fi
+    sleep 0.1
+done
+
+lorctl="$bin/lorctl --socket $socket"
 cat <<MSG
-lorad: the daemon (lorad serve: JSON-RPC on a Unix socket, systemd notify) is not built yet.
-lorad: once it is, 'make run' will start it on the default model:
-lorad:     $bin serve --model $model
-lorad: for now, an offline run of the same model: prompt -> tokens -> greedy continuation -> text.
+
+lorad is serving on $socket (state in $state). Try, in another terminal:
+
+  $lorctl call status
+  $lorctl call generate '{"prompt": "Once upon a time", "maxTokens": 64}'
+  $lorctl call setLoras '{"adapters": [{"name": "dragon"}]}'
+  $lorctl call generate '{"prompt": "Once upon a time", "maxTokens": 64}'
+  $lorctl call setLoras '{"adapters": null}'
+
+Ctrl-C stops lorad.
 MSG
-
-prompt='"Once upon a time"'
-ids=$(echo "$prompt" | "$bin" tokenize --tokenizer "$model" --special | tr -d '[]')
-echo "prompt: $prompt -> token ids [$ids]"
-# The greedy token ids of `lorad eval --json`, as a JSON array (plain shell: a fresh machine may lack python).
-greedy_ids() { grep -o '"token":[0-9]*' | cut -d: -f2 | paste -sd, | sed 's/^/[/; s/$/]/'; }
-
-continuation=$("$bin" eval --model "$model" --tokens "$ids" --steps 48 --json | greedy_ids)
-text=$(echo "$continuation" | "$bin" tokenize --tokenizer "$model" --decode)
-echo "greedy continuation: $text"
-
-adapter=$(dirname "$(dirname "$model")")/adapters/$(basename "$model")/dragon
-if [ -d "$adapter" ]; then
-    continuation=$("$bin" eval --model "$model" --adapter "$adapter" --tokens "$ids" --steps 48 --json | greedy_ids)
-    echo "with the dragon adapter: $(echo "$continuation" | "$bin" tokenize --tokenizer "$model" --decode)"
-fi
+wait $pid

@@ -61,9 +61,11 @@ extension Engine {
         }
     }
 
-    /// The full call with the build given as a closure, run on `buildQueue` after the call has joined the line
-    /// (tests pass a build that waits for them).
-    func setLoras(
+    /// The full call with the build given as a closure, run on a background queue after the call has joined the
+    /// line: the daemon loads the adapters' files inside it, so that the timeout and the hold on later jobs count
+    /// from the call's arrival (tests pass a build that waits for them). An error the build throws is the call's
+    /// outcome, unchanged.
+    public func setLoras(
         building build: @escaping @Sendable () throws -> AdapterSet, timeout: Duration?, onTimeout: OnTimeout,
         completion: @escaping SetLorasCompletion
     ) {

@@ -1,0 +1,17 @@
+import LoraJSON
+
+/// What a method handler sees of the call it serves: who called, on which connection, and how to answer.
+/// The JSON-RPC layer provides it (`RPCCall`); handlers never block the thread they are called on.
+protocol CallContext: Sendable {
+    /// The caller's uid and primary gid (SO_PEERCRED).
+    var peerUID: UInt32 { get }
+    var peerGID: UInt32 { get }
+    /// Identifies the caller's connection for as long as it is open.
+    var connectionID: UInt64 { get }
+    /// Answers the call; only the first answer counts. Errors that are not `DaemonError` are internal errors.
+    func reply(_ result: Result<JSONValue, any Error>)
+    /// Sends a notification on the caller's connection; false when it is closed or its queue overflowed.
+    func notify(_ method: String, _ params: JSONValue) -> Bool
+    /// Runs `action` once when the caller's connection closes (at once if it already has).
+    func onClose(_ action: @escaping @Sendable () -> Void)
+}

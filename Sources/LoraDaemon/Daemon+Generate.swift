@@ -1,0 +1,67 @@
+import Foundation
+import LoraEngine
+import LoraJSON
+
+extension Daemon {
+    /// `generate`: submits a job; answers when it ends, or at once with `{jobId}` and then notifications when
+    /// `stream` is true. A connection that closes cancels the jobs it submitted.
+    func generate(_ params: JSONValue, _ context: any CallContext) {
+        guard !stopping.load(ordering: .relaxed) else {
+            return context.reply(.failure(DaemonError(.shuttingDown, "lorad is shutting down and takes no new jobs; retry once it has restarted")))
+        }
+        let parsed: GenerateParameters
+        do {
+            parsed = try GenerateParameters(params, defaults: engine.defaultSampling)
+        } catch {
+            return context.reply(.failure(error))
+        }
+        let engine = self.engine
+        let call = GenerateCall(context: context, stream: parsed.stream, logprobs: parsed.request.logprobs, tracker: jobs,
+                                cancel: { engine.cancel($0) })
+        let id: JobID
+        do {
+            id = try engine.submit(parsed.request, sink: { call.receive($0) })
+        } catch {
+            return context.reply(.failure(DaemonErrors.map(error)))
+        }
+        let promptTokens: Int
+        if case .tokens(let t) = parsed.request.prompt { promptTokens = t.count } else { promptTokens = 0 }
+        call.submitted(id, entry: JobTracker.Entry(id: id, ownerUID: context.peerUID, connection: context.connectionID, stream: parsed.stream,
+                                                   promptTokens: promptTokens, submittedAt: Date()))
+        context.onClose { [jobs] in
+            if jobs.entry(id) != nil { engine.cancel(id) }
+        }
+        logger.debug("job submitted", metadata: ["job_id": "\(id)", "peer_uid": "\(context.peerUID)", "stream": "\(parsed.stream)"])
+    }
+
+    /// `cancel {jobId}`: one's own jobs, or anyone's for an admin.
+    func cancel(_ params: JSONValue, _ context: any CallContext) {
+        guard let id = params["jobId"]?.numberValue?.uint64 else { return context.reply(.failure(InvalidParams("jobId must be a job id"))) }
+        guard let entry = jobs.entry(id) else {
+            return context.reply(.failure(DaemonError(.jobNotFound, "no queued or running job has id \(id) (it may have finished already); listJobs shows the live ones",
+                                                      details: [("jobId", .uint64(id))])))
+        }
+        guard entry.ownerUID == context.peerUID || isAdmin(context) else {
+            return context.reply(.failure(DaemonError(.permissionDenied, "job \(id) belongs to uid \(entry.ownerUID); only its owner or an admin may cancel it",
+                                                      details: [("jobId", .uint64(id))])))
+        }
+        let cancelled = engine.cancel(id)
+        logger.info("job cancelled by a client", metadata: ["job_id": "\(id)", "peer_uid": "\(context.peerUID)"])
+        context.reply(.success(["jobId": .uint64(id), "cancelled": .bool(cancelled)]))
+    }
+
+    /// `listJobs`: every queued and running job, oldest first.
+    func listJobs(_ params: JSONValue, _ context: any CallContext) {
+        let formatter = ISO8601DateFormatter()
+        let list: [JSONValue] = jobs.list().map { e in
+            var fields: [(String, JSONValue)] = [
+                ("jobId", .uint64(e.id)), ("state", .string(e.state.rawValue)), ("ownerUid", .int(Int(e.ownerUID))),
+                ("stream", .bool(e.stream)), ("completionTokens", .int(e.completionTokens)),
+                ("submittedAt", .string(formatter.string(from: e.submittedAt))),
+            ]
+            if let epoch = e.epoch { fields.append(("epoch", .uint64(epoch))) }
+            return .object(fields)
+        }
+        context.reply(.success(["jobs": .array(list)]))
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import LoraEngine
+import LoraJSON
+
+extension Daemon {
+    /// `status`: version, model, engine load and capacity, the active adapters, the registry, uptime.
+    func status(_ params: JSONValue, _ context: any CallContext) {
+        context.reply(.success(statusJSON()))
+    }
+
+    func statusJSON() -> JSONValue {
+        let s = engine.status()
+        let c = engine.configuration
+        let engineJSON: JSONValue = [
+            "runningJobs": .int(s.runningJobs), "queuedJobs": .int(s.queuedJobs), "maxBatchSize": .int(c.maxBatchSize),
+            "maxQueuedJobs": .int(c.maxQueuedJobs), "pendingSetLoras": .int(s.pendingSetLoras), "steps": .int(s.steps),
+            "generatedTokens": .int(s.generatedTokens),
+            "kvCache": [
+                "pageSize": .int(c.pageSize), "totalPages": .int(s.totalKVPages), "freePages": .int(s.freeKVPages),
+                "totalTokens": .int(s.totalKVPages * c.pageSize), "usedTokens": .int((s.totalKVPages - s.freeKVPages) * c.pageSize),
+                "precision": .string(c.kvCachePrecision.rawValue),
+            ],
+            "loraMode": .string(c.loraMode.rawValue),
+        ]
+        var loras = LorasView.json(epoch: s.epoch, adapters: s.adapters).objectValue ?? []
+        if let restoreProblem { loras.append(("restoreProblem", .string(restoreProblem))) }
+        var registryJSON: [(String, JSONValue)] = [("stateDirectory", .string(startConfiguration.stateDirectory))]
+        if let records = try? registry.list() {
+            registryJSON += [("adapters", .int(records.count)), ("broken", .int(records.filter { $0.broken != nil }.count)),
+                             ("incompatible", .int(records.filter { !$0.compatible }.count))]
+        }
+        return [
+            "version": .string(Self.version), "state": .string(stopping.load(ordering: .relaxed) ? "stopping" : "serving"),
+            "model": modelInfo.json, "engine": engineJSON, "loras": .object(loras), "registry": .object(registryJSON),
+            "uptimeSeconds": .double(uptimeSeconds.rounded(toPlaces: 3)), "pid": .int(Int(getpid())),
+        ]
+    }
+
+    /// `reload`: re-reads the configuration file and applies what can change live (access rules, import roots,
+    /// the default setLoras timeout, the shutdown grace, the log level); reports the rest as needing a restart.
+    func reload(_ params: JSONValue, _ context: any CallContext) {
+        work.async { [self] in
+            do {
+                let outcome = try reloadConfiguration()
+                context.reply(.success(["applied": .array(outcome.applied.map { .string($0) }),
+                                        "requiresRestart": .array(outcome.requiresRestart.map { .string($0) })]))
+            } catch {
+                context.reply(.failure(InvalidParams("the configuration was not reloaded, nothing changed: \(error)")))
+            }
+        }
+    }
+
+    /// What a reload changed and what it could not.
+    struct ReloadOutcome: Sendable {
+        var applied: [String] = []
+        var requiresRestart: [String] = []
+    }
+
+    /// Re-reads the configuration (file, environment and the flags lorad started with) and applies it.
+    func reloadConfiguration() throws -> ReloadOutcome {
+        let next = try loader.load()
+        var outcome = ReloadOutcome()
+        live.withLock { live in
+            let old = live.configuration
+            if next.adminUsers != old.adminUsers || next.adminGroups != old.adminGroups {
+                live.authorization = Authorization(users: next.adminUsers, groups: next.adminGroups)
+                outcome.applied.append("access.admin_users/admin_groups")
+            }
+            if next.importRoots != old.importRoots { outcome.applied.append("access.import_roots") }
+            if next.defaultSetLorasTimeoutMs != old.defaultSetLorasTimeoutMs { outcome.applied.append("loras.default_timeout_ms") }
+            if next.shutdownGraceSeconds != old.shutdownGraceSeconds { outcome.applied.append("shutdown.grace_seconds") }
+            if next.logLevel != old.logLevel { outcome.applied.append("log.level") }
+            let fixed: [(String, Bool)] = [
+                ("model.path", next.modelPath != startConfiguration.modelPath), ("model.weights", next.weightPrecision != startConfiguration.weightPrecision),
+                ("server.socket", next.socketPath != startConfiguration.socketPath), ("server.socket_mode", next.socketMode != startConfiguration.socketMode),
+                ("server.max_message_bytes", next.maxMessageBytes != startConfiguration.maxMessageBytes),
+                ("server.max_connections", next.maxConnections != startConfiguration.maxConnections),
+                ("server.max_queued_bytes_per_connection", next.maxQueuedBytesPerConnection != startConfiguration.maxQueuedBytesPerConnection),
+                ("state.directory", next.stateDirectory != startConfiguration.stateDirectory), ("engine", next.engine != startConfiguration.engine),
+            ]
+            outcome.requiresRestart = fixed.filter(\.1).map(\.0)
+            var kept = next
+            // What needs a restart stays as it started, so `status` keeps telling the truth.
+            kept.modelPath = startConfiguration.modelPath
+            kept.socketPath = startConfiguration.socketPath
+            kept.stateDirectory = startConfiguration.stateDirectory
+            kept.engine = startConfiguration.engine
+            live.configuration = kept
+        }
+        LogLevelSwitch.shared.level = next.logLevel
+        logger.notice("configuration reloaded", metadata: ["applied": "\(outcome.applied)", "requires_restart": "\(outcome.requiresRestart)"])
+        return outcome
+    }
+}
+
+extension Double {
+    func rounded(toPlaces places: Int) -> Double {
+        let p = pow(10, Double(places))
+        return (self * p).rounded() / p
+    }
+}

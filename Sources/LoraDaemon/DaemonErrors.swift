@@ -1,0 +1,57 @@
+import LoraEngine
+import LoraJSON
+import LoraRegistry
+
+/// The one place where engine and registry errors become what a client sees (docs/api.md, "Errors").
+enum DaemonErrors {
+    /// `error` as a `DaemonError` or `InvalidParams`; anything unforeseen is returned as it is (an internal error).
+    static func map(_ error: any Error) -> any Error {
+        switch error {
+        case is DaemonError, is InvalidParams: return error
+        case let e as EngineError: return map(e)
+        case let e as RegistryError: return map(e)
+        default: return error
+        }
+    }
+
+    static func map(_ e: EngineError) -> any Error {
+        let message = e.description
+        switch e {
+        case let .busy(queued, limit):
+            return DaemonError(.busy, message, details: [("queued", .int(queued)), ("limit", .int(limit))])
+        case let .promptTooLong(prompt, maxNew, needed, cache):
+            return DaemonError(.promptTooLong, message, details: [("promptTokens", .int(prompt)), ("maxTokens", .int(maxNew)),
+                                                                   ("neededPositions", .int(needed)), ("cachePositions", .int(cache))])
+        case let .contextExceeded(prompt, maxPositions):
+            return DaemonError(.promptTooLong, message, details: [("promptTokens", .int(prompt)), ("maxPositions", .int(maxPositions))])
+        case let .requestTooLarge(limit, size, max):
+            return DaemonError(.promptTooLong, message, details: [("limit", .string(limit.rawValue)), ("size", .int(size)), ("max", .int(max))])
+        case .invalidRequest, .noTokenizer:
+            return InvalidParams(message)
+        case let .drainTimeout(running, timeout):
+            return DaemonError(.drainTimeout, message, details: [("stillRunning", .int(running)), ("timeoutMs", .int(timeout))])
+        case .invalidAdapterSet:
+            return DaemonError(.adapterInvalid, message)
+        case .commitFailed:
+            return DaemonError(.commitFailed, message)
+        case .shutDown:
+            return DaemonError(.shuttingDown, "lorad is shutting down; retry once it has restarted")
+        default:
+            return e
+        }
+    }
+
+    static func map(_ e: RegistryError) -> any Error {
+        let message = e.description
+        switch e {
+        case .adapterNotFound: return DaemonError(.adapterNotFound, message)
+        case .adapterExists: return DaemonError(.adapterExists, message)
+        case .adapterActive: return DaemonError(.adapterActive, message)
+        case .adapterInvalid, .invalidSource: return DaemonError(.adapterInvalid, message)
+        case .incompatible: return DaemonError(.adapterIncompatible, message)
+        case .broken: return DaemonError(.adapterBroken, message)
+        case .invalidName: return InvalidParams(message)
+        default: return e
+        }
+    }
+}

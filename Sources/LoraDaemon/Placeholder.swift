@@ -1,1 +1,0 @@
-// The daemon (issue 16).

@@ -1,0 +1,160 @@
+import Foundation
+import LoraJSON
+import Testing
+
+/// Start, stop, crash and restart, who may do what, and the setLoras barrier as seen through the socket.
+@Suite(.serialized)
+struct LifecycleTests {
+    @Test func registryAndActiveSetSurviveKillNine() throws {
+        let daemon = try LoradProcess()
+        try daemon.start()
+        let client = try daemon.connect()
+        let names = try client.call("listAdapters").result()["adapters"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
+        #expect(names?.sorted() == ["dragon", "snow"], "the demo's adapters are registered on first start")
+        let set = try client.call("setLoras", ["adapters": [["name": "dragon", "scale": 0.75], ["name": "snow"]]]).result()
+        let epoch = try #require(set["epoch"]?.numberValue?.int)
+        let before = try client.call("generate", ["prompt": "Once upon a time", "maxTokens": 32, "temperature": 0]).result()
+
+        #expect(daemon.stop(signal: SIGKILL) == SIGKILL)
+        // The crash left its socket file behind: a restart replaces it.
+        #expect(FileManager.default.fileExists(atPath: daemon.socketPath))
+        try daemon.start()
+        let again = try daemon.connect()
+        let loras = try again.call("getLoras").result()
+        #expect(loras["epoch"]?.numberValue?.int == epoch)
+        #expect(Self.entries(loras["adapters"]) == ["dragon:0.75", "snow:1.0"])
+        let after = try again.call("generate", ["prompt": "Once upon a time", "maxTokens": 32, "temperature": 0]).result()
+        #expect(after["text"] == before["text"], "the restored set writes what the set wrote before the crash")
+        #expect(after["loras"]?["epoch"]?.numberValue?.int == epoch)
+        let next = try again.call("setLoras", ["adapters": .null]).result()
+        #expect(next["epoch"]?.numberValue?.int == epoch + 1)
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func aSecondDaemonIsRefused() throws {
+        let first = try LoradProcess()
+        try first.start()
+        // Same socket, other state: another lorad is listening there.
+        let sameSocket = try LoradProcess(arguments: ["--socket", first.socketPath])
+        #expect(throws: (any Error).self) { try sameSocket.start(timeout: 20) }
+        #expect(sameSocket.stderr.contains(first.socketPath))
+        #expect(!sameSocket.isRunning)
+        // Same state directory, other socket: the registry's lock refuses it.
+        let sameState = try LoradProcess(arguments: ["--state-dir", first.stateDirectory.path])
+        #expect(throws: (any Error).self) { try sameState.start(timeout: 20) }
+        #expect(sameState.stderr.contains(first.stateDirectory.path))
+        // The first one serves on, undisturbed.
+        #expect(try first.request("status").result()["state"] == "serving")
+        #expect(first.stop() == 0)
+    }
+
+    @Test func nonAdminPeersMayReadAndGenerateButNotChange() throws {
+        let daemon = try LoradProcess(config: "[server]\nsocket_mode = \"0666\"\n")
+        try daemon.start()
+        let mode = try FileManager.default.attributesOfItem(atPath: daemon.socketPath)[.posixPermissions] as? Int
+        #expect(mode == 0o666)
+        let status = try daemon.lorctl(["call", "status"], asUID: 65534)
+        #expect(status.status == 0, "\(status.stderr)")
+        let generate = try daemon.lorctl(["call", "generate", #"{"prompt":"Once","maxTokens":4}"#], asUID: 65534)
+        #expect(generate.status == 0, "\(generate.stderr)")
+        let denied = try daemon.lorctl(["call", "setLoras", #"{"adapters":[{"name":"dragon"}]}"#], asUID: 65534)
+        #expect(denied.status == 1)
+        #expect(denied.stderr.contains("PermissionDenied"))
+        #expect(try daemon.request("getLoras").result()["adapters"] == [], "nothing changed")
+        // root is an admin.
+        let allowed = try daemon.lorctl(["call", "setLoras", #"{"adapters":[{"name":"dragon"}]}"#])
+        #expect(allowed.status == 0, "\(allowed.stderr)")
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func defaultSocketModeIs0660() throws {
+        let daemon = try LoradProcess()
+        try daemon.start()
+        let mode = try FileManager.default.attributesOfItem(atPath: daemon.socketPath)[.posixPermissions] as? Int
+        #expect(mode == 0o660)
+        let denied = try daemon.lorctl(["call", "status"], asUID: 65534)
+        #expect(denied.status == 2, "another user outside the group cannot even connect: \(denied.stderr)")
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func setLorasWaitsForRunningJobsAndLaterJobsRunUnderTheNewSet() throws {
+        let daemon = try LoradProcess()
+        try daemon.start()
+        let epoch = try #require(daemon.request("getLoras").result()["epoch"]?.numberValue?.int)
+        let streams = try daemon.connect()
+        let old = (1...4).map {
+            #"{"jsonrpc":"2.0","id":\#($0),"method":"generate","params":{"prompt":"Once upon a time","maxTokens":400,"ignoreEos":true,"stream":true}}"# + "\n"
+        }
+        streams.write(old.joined())
+        var seen = 0
+        while seen < 4, let line = streams.readLine() {
+            if line.contains("\"result\"") { seen += 1 }
+        }
+
+        let admin = try daemon.connect()
+        admin.write(#"{"jsonrpc":"2.0","id":"set","method":"setLoras","params":{"adapters":[{"name":"snow"}],"timeoutMs":60000}}"# + "\n")
+        let observer = try daemon.connect()
+        for _ in 0..<500 {
+            if try observer.call("status").result()["engine"]?["pendingSetLoras"]?.numberValue?.int == 1 { break }
+            usleep(2_000)
+        }
+        // Submitted while setLoras waits: held back, then run under the new set.
+        let late = try daemon.connect()
+        late.write(#"{"jsonrpc":"2.0","id":"late","method":"generate","params":{"prompt":"Once upon a time","maxTokens":8}}"# + "\n")
+
+        var oldEpochs: [Int] = []
+        while oldEpochs.count < 4, let line = streams.readLine() {
+            let message = try JSONValue.parse(line)
+            if message["method"] == "generate.done", let e = message["params"]?["loras"]?["epoch"]?.numberValue?.int { oldEpochs.append(e) }
+        }
+        #expect(oldEpochs == [epoch, epoch, epoch, epoch], "jobs that were running finish under the set they started with")
+        let committed = try JSONValue.parse(#require(admin.readLine()))
+        #expect(committed["result"]?["epoch"]?.numberValue?.int == epoch + 1)
+        #expect((committed["result"]?["drainedJobs"]?.numberValue?.int ?? 0) >= 1)
+        let lateReply = try JSONValue.parse(#require(late.readLine()))
+        #expect(lateReply["result"]?["loras"]?["epoch"]?.numberValue?.int == epoch + 1)
+        #expect(Self.entries(lateReply["result"]?["loras"]?["adapters"]) == ["snow:1.0"])
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func sigtermLetsRunningJobsFinishThenExitsZero() throws {
+        let daemon = try LoradProcess()
+        try daemon.start()
+        let client = try daemon.connect()
+        client.write(#"{"jsonrpc":"2.0","id":1,"method":"generate","params":{"prompt":"Once upon a time","maxTokens":300,"ignoreEos":true}}"# + "\n")
+        usleep(20_000)
+        kill(daemon.pid, SIGTERM)
+        let reply = try JSONValue.parse(#require(client.readLine()))
+        #expect(reply["result"]?["finishReason"] != nil, "the job was answered, not dropped: \(reply.serializedString)")
+        #expect(daemon.stop() == 0)
+        #expect(!FileManager.default.fileExists(atPath: daemon.socketPath), "a clean stop removes its socket file")
+    }
+
+    @Test func checkConfigValidatesAndExits() throws {
+        let good = try LoradProcess(config: "[engine]\nmax_batch_size = 8\n")
+        let ok = try runLorad(["serve", "--check-config", "--config", good.configPath.path])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let bad = try LoradProcess(config: "[engine]\nmax_batch_sise = 8\n")
+        let refused = try runLorad(["serve", "--check-config", "--config", bad.configPath.path])
+        #expect(refused.status == 78)
+        #expect(refused.stderr.contains("max_batch_sise"))
+    }
+
+    /// `name:scale` of each entry of an adapter set, the scale as a Double.
+    static func entries(_ value: JSONValue?) -> [String] {
+        (value?.arrayValue ?? []).map { "\($0["name"]?.stringValue ?? "?"):\($0["scale"]?.numberValue?.double ?? .nan)" }
+    }
+
+    func runLorad(_ arguments: [String]) throws -> (status: Int32, stderr: String) {
+        let process = Process()
+        process.executableURL = LoradProcess.loradBinary
+        process.arguments = arguments
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let data = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
