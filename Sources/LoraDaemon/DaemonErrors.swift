@@ -44,12 +44,13 @@ enum DaemonErrors {
     static func map(_ e: RegistryError) -> any Error {
         let message = e.description
         switch e {
-        case .adapterNotFound: return DaemonError(.adapterNotFound, message)
-        case .adapterExists: return DaemonError(.adapterExists, message)
-        case .adapterActive: return DaemonError(.adapterActive, message)
-        case .adapterInvalid, .invalidSource: return DaemonError(.adapterInvalid, message)
-        case .incompatible: return DaemonError(.adapterIncompatible, message)
-        case .broken: return DaemonError(.adapterBroken, message)
+        case let .adapterNotFound(name): return DaemonError(.adapterNotFound, message, details: [("adapter", .string(name))])
+        case let .adapterExists(name): return DaemonError(.adapterExists, message, details: [("adapter", .string(name))])
+        case let .adapterActive(name): return DaemonError(.adapterActive, message, details: [("adapter", .string(name))])
+        case let .adapterInvalid(name, _): return DaemonError(.adapterInvalid, message, details: [("adapter", .string(name))])
+        case let .invalidSource(path, _): return DaemonError(.adapterInvalid, message, details: [("path", .string(path))])
+        case let .incompatible(name, _): return DaemonError(.adapterIncompatible, message, details: [("adapter", .string(name))])
+        case let .broken(name, _): return DaemonError(.adapterBroken, message, details: [("adapter", .string(name))])
         case .invalidName: return InvalidParams(message)
         default: return e
         }

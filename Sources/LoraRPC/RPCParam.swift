@@ -38,9 +38,9 @@ public struct RPCParam: Sendable {
         kept.reserveCapacity(members.count)
         for (key, member) in members {
             guard let param = params.first(where: { $0.name.utf8.elementsEqual(key.utf8) }) else {
-                let known = params.isEmpty ? "it takes no parameters" : "expected one of: " + params.map(\.name).joined(separator: ", ")
+                let known = params.isEmpty ? "no parameters" : "one of " + params.map(\.name).joined(separator: ", ")
                 let path = prefix + key
-                return .failure(.invalidParams("unknown parameter \(path); \(known)",
+                return .failure(.invalidParams("unknown parameter \(path); expected \(known)",
                                                data: ["param": .string(path), "expected": .string(known), "got": "an unknown parameter"]))
             }
             if members.lazy.filter({ $0.0.utf8.elementsEqual(key.utf8) }).count > 1 {

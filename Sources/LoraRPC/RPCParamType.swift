@@ -57,7 +57,7 @@ public indirect enum RPCParamType: Sendable {
         case .array(let item, nil): return "an array of \(item.expectation)"
         case .enumeration(let options): return "one of " + options.map { "\"\($0)\"" }.joined(separator: ", ")
         case .oneOf(let types): return types.map(\.expectation).joined(separator: " or ")
-        case .nullable(let type): return "\(type.expectation) or null"
+        case .nullable(let type): return "null or \(type.expectation)"
         case .any: return "a JSON value"
         }
     }
