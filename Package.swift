@@ -144,6 +144,9 @@ let package = Package(
         .executableTarget(
             name: "lorad-bench",
             dependencies: [
+                "LoraDaemon",
+                "LoraRPC",
+                "LoraJSON",
                 "LoraEngine",
                 "LoraModel",
                 "LoraNumerics",

@@ -33,6 +33,7 @@ extension Daemon {
                 let record = try registry.importAdapter(
                     name: name, from: URL(fileURLWithPath: resolved), replace: replace, activeNames: activeNames,
                     progress: { step in _ = context.notify("addAdapter.progress", ["name": .string(name), "step": .string("\(step)")]) })
+                registryChanged()
                 loaded.prune(keeping: Set((try? registry.list())?.map(\.digest) ?? []))
                 logger.info("adapter added", metadata: ["adapter": "\(name)", "digest": "\(record.digest)", "peer_uid": "\(context.peerUID)"])
                 context.reply(.success(Self.json(record, active: false)))
@@ -48,6 +49,7 @@ extension Daemon {
         work.async { [self] in
             do {
                 try registry.remove(name: name, activeNames: activeNames)
+                registryChanged()
                 loaded.prune(keeping: Set((try? registry.list())?.map(\.digest) ?? []))
                 logger.info("adapter removed", metadata: ["adapter": "\(name)", "peer_uid": "\(context.peerUID)"])
                 context.reply(.success(["name": .string(name), "removed": .bool(true)]))
@@ -63,6 +65,7 @@ extension Daemon {
         work.async { [self] in
             do {
                 let outcomes = try registry.verify(name: name)
+                registryChanged()
                 let list: [JSONValue] = outcomes.map { o in
                     var fields: [(String, JSONValue)] = [("name", .string(o.name)), ("ok", .bool(o.ok))]
                     if let problem = o.problem { fields.append(("problem", .string(problem))) }
@@ -70,6 +73,7 @@ extension Daemon {
                 }
                 context.reply(.success(["adapters": .array(list)]))
             } catch {
+                registryChanged()
                 context.reply(.failure(DaemonErrors.map(error)))
             }
         }

@@ -25,15 +25,30 @@ extension Daemon {
         var loras = LorasView.json(epoch: s.epoch, adapters: s.adapters).objectValue ?? []
         if let restoreProblem { loras.append(("restoreProblem", .string(restoreProblem))) }
         var registryJSON: [(String, JSONValue)] = [("stateDirectory", .string(startConfiguration.stateDirectory))]
-        if let records = try? registry.list() {
-            registryJSON += [("adapters", .int(records.count)), ("broken", .int(records.filter { $0.broken != nil }.count)),
-                             ("incompatible", .int(records.filter { !$0.compatible }.count))]
+        if let counts = registryCounts() {
+            registryJSON += [("adapters", .int(counts.adapters)), ("broken", .int(counts.broken)), ("incompatible", .int(counts.incompatible))]
         }
         return [
             "version": .string(Self.version), "state": .string(stopping.load(ordering: .relaxed) ? "stopping" : "serving"),
             "model": modelInfo.json, "engine": engineJSON, "loras": .object(loras), "registry": .object(registryJSON),
             "uptimeSeconds": .double(uptimeSeconds.rounded(toPlaces: 3)), "pid": .int(Int(getpid())),
         ]
+    }
+
+    /// The registry's counts for `status`, read from the database only after a change (`status` is what monitors
+    /// poll, and a query per call would cost more than the rest of the reply).
+    func registryCounts() -> RegistryCounts? {
+        if let cached = cachedRegistryCounts.withLock({ $0 }) { return cached }
+        guard let records = try? registry.list() else { return nil }
+        let counts = RegistryCounts(adapters: records.count, broken: records.filter { $0.broken != nil }.count,
+                                    incompatible: records.filter { !$0.compatible }.count)
+        cachedRegistryCounts.withLock { $0 = counts }
+        return counts
+    }
+
+    /// Forgets the cached counts: called after every change to the registry.
+    func registryChanged() {
+        cachedRegistryCounts.withLock { $0 = nil }
     }
 
     /// `reload`: re-reads the configuration file and applies what can change live (access rules, import roots,

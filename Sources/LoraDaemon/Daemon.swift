@@ -36,6 +36,14 @@ public final class Daemon: Sendable {
     /// Imports, verification and adapter loading: file work that must not hold the socket queue.
     let work = DispatchQueue(label: "lorad.work", qos: .userInitiated, attributes: .concurrent)
     let serverBox = Mutex<UnixSocketServer?>(nil)
+    let cachedRegistryCounts = Mutex<RegistryCounts?>(nil)
+
+    /// How many adapters the registry holds, for `status`.
+    struct RegistryCounts: Sendable {
+        var adapters: Int
+        var broken: Int
+        var incompatible: Int
+    }
 
     /// The parts of the configuration that apply without a restart.
     struct LiveSettings: Sendable {
