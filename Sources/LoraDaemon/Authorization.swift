@@ -15,10 +15,10 @@ public struct Authorization: Sendable, Equatable {
         adminUIDs = [0, daemonUID]
         adminGIDs = []
         for user in users {
-            if let uid = UInt32(user) { adminUIDs.insert(uid) } else if let pw = getpwnam(user) { adminUIDs.insert(pw.pointee.pw_uid) } else { unresolved.append("user \(user)") }
+            if let uid = UInt32(user) ?? Self.userID(name: user) { adminUIDs.insert(uid) } else { unresolved.append("user \(user)") }
         }
         for group in groups {
-            if let gid = UInt32(group) { adminGIDs.insert(gid) } else if let gr = getgrnam(group) { adminGIDs.insert(gr.pointee.gr_gid) } else { unresolved.append("group \(group)") }
+            if let gid = UInt32(group) ?? Self.groupID(name: group) { adminGIDs.insert(gid) } else { unresolved.append("group \(group)") }
         }
     }
 
@@ -29,9 +29,10 @@ public struct Authorization: Sendable, Equatable {
         return Self.supplementaryGroups(uid: uid, gid: gid).contains { adminGIDs.contains($0) }
     }
 
-    /// The groups of the user with `uid`, from the user database (empty if the uid has no entry).
+    /// The groups of the user with `uid`, from the user database (empty if the uid has no entry). Uses the
+    /// reentrant lookups: handlers on different threads may ask at once.
     static func supplementaryGroups(uid: UInt32, gid: UInt32) -> [UInt32] {
-        guard let pw = getpwuid(uid), let name = pw.pointee.pw_name else { return [] }
+        guard let name = userName(uid: uid) else { return [] }
         var count: Int32 = 64
         var groups = [gid_t](repeating: 0, count: Int(count))
         if getgrouplist(name, gid, &groups, &count) < 0 {
@@ -39,5 +40,32 @@ public struct Authorization: Sendable, Equatable {
             guard getgrouplist(name, gid, &groups, &count) >= 0 else { return [] }
         }
         return Array(groups.prefix(Int(count)))
+    }
+
+    /// The login name of `uid`, or nil.
+    static func userName(uid: UInt32) -> String? {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16 << 10)
+        guard getpwuid_r(uid, &entry, &buffer, buffer.count, &result) == 0, result != nil, let name = entry.pw_name else { return nil }
+        return String(cString: name)
+    }
+
+    /// The uid of the user `name`, or nil.
+    static func userID(name: String) -> UInt32? {
+        var entry = passwd()
+        var result: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16 << 10)
+        guard getpwnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return entry.pw_uid
+    }
+
+    /// The gid of the group `name`, or nil.
+    static func groupID(name: String) -> UInt32? {
+        var entry = group()
+        var result: UnsafeMutablePointer<group>?
+        var buffer = [CChar](repeating: 0, count: 64 << 10)
+        guard getgrnam_r(name, &entry, &buffer, buffer.count, &result) == 0, result != nil else { return nil }
+        return entry.gr_gid
     }
 }

@@ -67,6 +67,23 @@ struct LifecycleTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test func usersAndGroupsNamedInTheConfigurationAreAdmins() throws {
+        for access in ["admin_users = [\"nobody\"]", "admin_users = [\"65534\"]", "admin_groups = [\"65534\"]"] {
+            let daemon = try LoradProcess(config: "[server]\nsocket_mode = \"0666\"\n[access]\n\(access)\n")
+            try daemon.start()
+            let set = try daemon.lorctl(["call", "setLoras", #"{"adapters":[{"name":"snow"}]}"#], asUID: 65534)
+            #expect(set.status == 0, "\(access): \(set.stderr)")
+            #expect(daemon.stop() == 0)
+        }
+        // And nobody else: uid 65533 is in neither list.
+        let daemon = try LoradProcess(config: "[server]\nsocket_mode = \"0666\"\n[access]\nadmin_users = [\"65534\"]\n")
+        try daemon.start()
+        let denied = try daemon.lorctl(["call", "setLoras", #"{"adapters":null}"#], asUID: 65533)
+        #expect(denied.status == 1)
+        #expect(denied.stderr.contains("PermissionDenied"))
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func defaultSocketModeIs0660() throws {
         let daemon = try LoradProcess()
         try daemon.start()
