@@ -94,12 +94,15 @@ extension Daemon {
                 ("state.directory", next.stateDirectory != startConfiguration.stateDirectory), ("engine", next.engine != startConfiguration.engine),
             ]
             outcome.requiresRestart = fixed.filter(\.1).map(\.0)
-            var kept = next
-            // What needs a restart stays as it started, so `status` keeps telling the truth.
-            kept.modelPath = startConfiguration.modelPath
-            kept.socketPath = startConfiguration.socketPath
-            kept.stateDirectory = startConfiguration.stateDirectory
-            kept.engine = startConfiguration.engine
+            // Only what applies live is taken; the rest stays as it started, so `status` keeps telling the truth.
+            var kept = startConfiguration
+            kept.adminUsers = next.adminUsers
+            kept.adminGroups = next.adminGroups
+            kept.importRoots = next.importRoots
+            kept.defaultSetLorasTimeoutMs = next.defaultSetLorasTimeoutMs
+            kept.shutdownGraceSeconds = next.shutdownGraceSeconds
+            kept.logLevel = next.logLevel
+            kept.configFile = next.configFile
             live.configuration = kept
         }
         LogLevelSwitch.shared.level = next.logLevel

@@ -175,3 +175,59 @@ struct LifecycleTests {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
+
+/// `reload` and SIGHUP, and where addAdapter may read from.
+@Suite(.serialized)
+struct ReloadAndImportRootTests {
+    @Test func reloadAppliesAccessAndReportsWhatNeedsARestart() throws {
+        let daemon = try LoradProcess(config: "[server]\nsocket_mode = \"0666\"\n")
+        try daemon.start()
+        #expect(try daemon.lorctl(["call", "setLoras", #"{"adapters":null}"#], asUID: 65534).status == 1)
+        try "[server]\nsocket_mode = \"0666\"\n[access]\nadmin_users = [\"65534\"]\n[engine]\nmax_batch_size = 4\n"
+            .write(to: daemon.configPath, atomically: true, encoding: .utf8)
+        let reply = try daemon.request("reload").result()
+        #expect(reply["applied"] == ["access.admin_users/admin_groups"])
+        #expect(reply["requiresRestart"] == ["engine"])
+        #expect(try daemon.request("status").result()["engine"]?["maxBatchSize"] == 16, "the engine keeps its settings until a restart")
+        #expect(try daemon.lorctl(["call", "setLoras", #"{"adapters":null}"#], asUID: 65534).status == 0)
+
+        // SIGHUP does the same; a file that does not parse changes nothing.
+        try "[access]\nadmin_users = []\n[server]\nsocket_mode = \"0666\"\n".write(to: daemon.configPath, atomically: true, encoding: .utf8)
+        kill(daemon.pid, SIGHUP)
+        var denied = false
+        for _ in 0..<100 where !denied {
+            denied = try daemon.lorctl(["call", "setLoras", #"{"adapters":null}"#], asUID: 65534).status == 1
+            if !denied { usleep(20_000) }
+        }
+        #expect(denied)
+        try "[access\n".write(to: daemon.configPath, atomically: true, encoding: .utf8)
+        let broken = try daemon.request("reload")
+        #expect(broken.errorCode == -32602)
+        #expect(daemon.isRunning)
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func addAdapterReadsOnlyInsideTheImportRoots() throws {
+        let outside = FileManager.default.temporaryDirectory.appendingPathComponent("lorad-roots-\(UUID().uuidString)")
+        let allowed = outside.appendingPathComponent("allowed")
+        try FileManager.default.createDirectory(at: allowed, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: outside) }
+        let demo = ConfigurationTests.packageRoot.appendingPathComponent("share/demo/adapters/snow")
+        try FileManager.default.copyItem(at: demo, to: allowed.appendingPathComponent("snow"))
+        try FileManager.default.copyItem(at: demo, to: outside.appendingPathComponent("snow"))
+        // A symlink inside the root that leads out of it does not get out.
+        try FileManager.default.createSymbolicLink(at: allowed.appendingPathComponent("escape"), withDestinationURL: outside.appendingPathComponent("snow"))
+
+        let daemon = try LoradProcess(config: "[access]\nimport_roots = [\"\(allowed.path)\"]\n")
+        try daemon.start()
+        let client = try daemon.connect()
+        let inside = try client.call("addAdapter", ["name": "snow2", "path": .string(allowed.appendingPathComponent("snow").path)])
+        #expect(inside["result"]?["name"] == "snow2")
+        for path in [outside.appendingPathComponent("snow").path, allowed.appendingPathComponent("escape").path, allowed.path + "/../snow"] {
+            let refused = try client.call("addAdapter", ["name": "snow3", "path": .string(path)])
+            #expect(refused.errorName == "PathNotAllowed", "\(path): \(refused.serializedString)")
+        }
+        #expect(try client.call("listAdapters").result()["adapters"]?.arrayValue?.count == 3)
+        #expect(daemon.stop() == 0)
+    }
+}
