@@ -40,7 +40,7 @@ extension Daemon {
                                                                 "peer_uid": "\(context.peerUID)"])
                 var fields = LorasView.json(epoch: r.epoch, adapters: r.adapters).objectValue ?? []
                 fields += [("drainedJobs", .int(r.jobsDrained)), ("cancelledJobs", .int(r.jobsCancelled)),
-                           ("waitedMs", .double(r.waitedMilliseconds))]
+                           ("waitedMs", .double(r.waitedMilliseconds.rounded(toPlaces: 3)))]
                 context.reply(.success(.object(fields)))
             case .failure(let error):
                 logger.notice("setLoras failed: \(error)", metadata: ["peer_uid": "\(context.peerUID)"])

@@ -93,8 +93,10 @@ final class GenerateCall: Sendable {
         fields.append(("loras", LorasView.json(epoch: summary.epoch, adapters: summary.adapters)))
         let tokensPerSecond = summary.decodeSeconds > 0 ? Double(max(0, summary.completionTokens - 1)) / summary.decodeSeconds : 0
         fields.append(("timing", [
-            "queueMs": .double(summary.queueSeconds * 1000), "prefillMs": .double(summary.prefillSeconds * 1000),
-            "decodeMs": .double(summary.decodeSeconds * 1000), "tokensPerSecond": .double(tokensPerSecond),
+            "queueMs": .double((summary.queueSeconds * 1000).rounded(toPlaces: 3)),
+            "prefillMs": .double((summary.prefillSeconds * 1000).rounded(toPlaces: 3)),
+            "decodeMs": .double((summary.decodeSeconds * 1000).rounded(toPlaces: 3)),
+            "tokensPerSecond": .double(tokensPerSecond.rounded(toPlaces: 1)),
         ]))
         return .object(fields)
     }
