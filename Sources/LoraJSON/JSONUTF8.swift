@@ -31,19 +31,10 @@ enum JSONUTF8 {
         return true
     }
 
-    /// Appends the UTF-8 encoding of scalar `v` to `out`.
+    /// Appends the UTF-8 encoding of scalar `v` (a valid scalar: escapes are checked before) to `out`.
     @inline(__always)
     static func encode(_ v: UInt32, into out: inout [UInt8]) {
-        if v < 0x80 {
-            out.append(UInt8(v))
-        } else if v < 0x800 {
-            out.append(UInt8(0xC0 | (v >> 6))); out.append(UInt8(0x80 | (v & 0x3F)))
-        } else if v < 0x10000 {
-            out.append(UInt8(0xE0 | (v >> 12))); out.append(UInt8(0x80 | ((v >> 6) & 0x3F)))
-            out.append(UInt8(0x80 | (v & 0x3F)))
-        } else {
-            out.append(UInt8(0xF0 | (v >> 18))); out.append(UInt8(0x80 | ((v >> 12) & 0x3F)))
-            out.append(UInt8(0x80 | ((v >> 6) & 0x3F))); out.append(UInt8(0x80 | (v & 0x3F)))
-        }
+        guard let scalar = Unicode.Scalar(v) else { return }
+        UTF8.encode(scalar) { out.append($0) }
     }
 }
