@@ -3,7 +3,8 @@
 # Runs apt-get as root directly, or through sudo; says what to run when it can do neither.
 set -euo pipefail
 
-packages=(libopenblas-dev libsystemd-dev libsqlite3-dev pkg-config)
+# systemd: systemd-analyze and systemd-socket-activate, which the unit and socket-activation tests run.
+packages=(libopenblas-dev libsystemd-dev libsqlite3-dev pkg-config systemd)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -43,6 +43,7 @@ enum ConfigurationFile {
         }
         try root.section("server") { s in
             if let v = try s.string("socket") { c.socketPath = v }
+            if let v = try s.string("fd_name") { c.fdName = v }
             if let v = try s.string("socket_mode") {
                 guard let mode = UInt32(v, radix: 8), mode <= 0o777 else { throw s.invalid("socket_mode", "must be an octal permission such as \"0660\", got \"\(v)\"") }
                 c.socketMode = mode

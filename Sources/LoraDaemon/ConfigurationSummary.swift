@@ -7,6 +7,7 @@ public enum ConfigurationSummary {
             ("model.path", c.modelPath ?? "(none: the embedded demo)"),
             ("model.weights", c.weightPrecision == .asStored ? "as-stored" : "f32"),
             ("server.socket", c.socketPath),
+            ("server.fd_name", c.fdName),
             ("server.socket_mode", "0" + String(c.socketMode, radix: 8)),
             ("server.max_message_bytes", "\(c.maxMessageBytes)"),
             ("server.max_connections", "\(c.maxConnections)"),

@@ -4,8 +4,9 @@ import LoraJSON
 import LoraRPC
 
 extension Daemon {
-    /// Starts listening: on the configured socket path (a stale socket file from a crash is replaced; a live
-    /// one, another lorad, is an error).
+    /// Starts listening: on the socket inherited from systemd (socket activation, chosen by `server.fd_name`; its
+    /// file is never removed), else on the configured path (a stale socket file from a crash is replaced; a live
+    /// one, another lorad, is an error). Then tells systemd READY=1 and starts the status and watchdog feeds.
     public func startServing() throws {
         let settings = live.withLock { $0.configuration }
         var options = RPCServerConfiguration()
@@ -24,17 +25,43 @@ extension Daemon {
                             "\(method) changes the daemon and needs an admin; uid \(peer.uid) is not one (root, lorad's own user, or a user in access.admin_users / access.admin_groups)",
                             details: [("method", .string(method)), ("uid", .int(Int(peer.uid)))]).rpcError
             })
+        let endpoint: String
         do {
-            let directory = (settings.socketPath as NSString).deletingLastPathComponent
-            if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-            try server.listen(path: settings.socketPath)
+            if let fd = try SocketActivation.choose(SocketActivation.inheritedDescriptors(), name: settings.fdName) {
+                // The socket unit owns the file (its path, mode and group); lorad never removes it.
+                try server.adopt(listeningDescriptor: fd)
+                endpoint = "inherited fd \(fd) (\(settings.fdName))"
+            } else {
+                let directory = (settings.socketPath as NSString).deletingLastPathComponent
+                if !directory.isEmpty { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+                try server.listen(path: settings.socketPath)
+                endpoint = settings.socketPath
+            }
             server.start()
+        } catch let error as DaemonStartError {
+            throw error
+        } catch let error as RPCServerError {
+            throw DaemonStartError.socket(reason: "\(settings.socketPath): \(error)", errno: Self.errno(of: error))
         } catch {
-            throw DaemonStartError.socket(reason: "\(settings.socketPath): \(error)")
+            throw DaemonStartError.socket(reason: "\(settings.socketPath): \(error)", errno: EIO)
         }
         serverBox.withLock { $0 = server }
-        logger.notice("lorad is ready", metadata: ["socket": "\(settings.socketPath)", "model": "\(modelInfo.path)",
+        logger.notice("lorad is ready", metadata: ["socket": "\(endpoint)", "model": "\(modelInfo.path)",
                                                    "demo": "\(modelInfo.demo)", "epoch": "\(engine.status().epoch)"])
+        notifier.ready(status: serviceStatus())
+        startServiceMonitors(server: server)
+    }
+
+    /// The errno of a socket failure, for systemd's `ERRNO=`.
+    static func errno(of error: RPCServerError) -> Int32 {
+        switch error {
+        case .pathTooLong: return ENAMETOOLONG
+        case .alreadyListening: return EADDRINUSE
+        case .notASocket: return ENOTSOCK
+        case .notAListeningSocket: return ENOTSOCK
+        case .alreadyStarted: return EALREADY
+        case let .system(_, _, code, _): return code
+        }
     }
 
     func isAdmin(uid: UInt32, gid: UInt32) -> Bool {
@@ -45,6 +72,9 @@ extension Daemon {
     /// the rest are cancelled; replies are flushed; the registry is closed. `completion` runs once, after all that.
     public func shutdown(completion: @escaping @Sendable () -> Void) {
         guard !stopping.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        testStall.store(false, ordering: .releasing)
+        let running = engine.status()
+        notifier.stopping(status: "stopping: \(running.runningJobs + running.queuedJobs) jobs to finish or cancel")
         let server = serverBox.withLock { $0 }
         server?.stopAccepting()
         let grace = live.withLock { $0.configuration.shutdownGraceSeconds }
@@ -66,6 +96,7 @@ extension Daemon {
             }
             // Cancels what is left (their callers get finishReason "cancelled") and stops the engine thread.
             engine.shutdown()
+            stopServiceMonitors()
             server?.stop(flushTimeout: .seconds(2))
             registry.close()
             completion()

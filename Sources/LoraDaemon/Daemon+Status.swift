@@ -72,8 +72,17 @@ extension Daemon {
     }
 
     /// Re-reads the configuration (file, environment and the flags lorad started with) and applies it.
+    /// systemd hears `RELOADING=1` first and `READY=1` after, whether it worked or not.
     func reloadConfiguration() throws -> ReloadOutcome {
-        let next = try loader.load()
+        notifier.reloading(status: "reloading the configuration")
+        let next: DaemonConfiguration
+        do {
+            next = try loader.load()
+        } catch {
+            notifier.ready(status: "the reload failed, nothing changed: \(error)")
+            throw error
+        }
+        defer { notifier.ready(status: serviceStatus()) }
         var outcome = ReloadOutcome()
         live.withLock { live in
             let old = live.configuration
@@ -87,7 +96,8 @@ extension Daemon {
             if next.logLevel != old.logLevel { outcome.applied.append("log.level") }
             let fixed: [(String, Bool)] = [
                 ("model.path", next.modelPath != startConfiguration.modelPath), ("model.weights", next.weightPrecision != startConfiguration.weightPrecision),
-                ("server.socket", next.socketPath != startConfiguration.socketPath), ("server.socket_mode", next.socketMode != startConfiguration.socketMode),
+                ("server.socket", next.socketPath != startConfiguration.socketPath),
+                ("server.fd_name", next.fdName != startConfiguration.fdName), ("server.socket_mode", next.socketMode != startConfiguration.socketMode),
                 ("server.max_message_bytes", next.maxMessageBytes != startConfiguration.maxMessageBytes),
                 ("server.max_connections", next.maxConnections != startConfiguration.maxConnections),
                 ("server.max_queued_bytes_per_connection", next.maxQueuedBytesPerConnection != startConfiguration.maxQueuedBytesPerConnection),

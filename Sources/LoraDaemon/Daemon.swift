@@ -44,6 +44,14 @@ public final class Daemon: Sendable {
         var broken: Int
         var incompatible: Int
     }
+    /// systemd's notification socket (a no-op without one).
+    let notifier: ServiceNotifier
+    /// Feeds systemd's watchdog while serving, when systemd asked for one.
+    let watchdog = Mutex<ServiceWatchdog?>(nil)
+    /// Keeps systemd's `STATUS=` current while serving.
+    let statusTimer = Mutex<RepeatingTimer?>(nil)
+    /// Set while the test hook holds the engine thread (`LORAD_TEST_HOOKS=1`, SIGUSR2).
+    let testStall = Atomic<Bool>(false)
 
     /// The parts of the configuration that apply without a restart.
     struct LiveSettings: Sendable {
@@ -53,9 +61,12 @@ public final class Daemon: Sendable {
 
     /// Loads the model, opens the registry, restores the committed adapter set (falling back to none, with a
     /// logged and reported reason, when it cannot) and starts the engine. The socket is started by `serve`.
-    public init(configuration: DaemonConfiguration, loader: ConfigurationLoader, logger: Logger) throws {
+    /// `notifier` is told each phase (`STATUS=`); `ready` is sent by `startServing`.
+    public init(configuration: DaemonConfiguration, loader: ConfigurationLoader, logger: Logger,
+                notifier: ServiceNotifier = ServiceNotifier(environment: [:])) throws {
         try configuration.validate()
         self.logger = logger
+        self.notifier = notifier
         self.loader = loader
         startConfiguration = configuration
         let directory: URL
@@ -69,6 +80,7 @@ public final class Daemon: Sendable {
             logger.notice("no model configured: serving the embedded demo (stories260K with the dragon and snow adapters)", metadata: ["path": "\(directory.path)"])
         }
         logger.info("loading the model", metadata: ["path": "\(directory.path)"])
+        notifier.status("loading the model from \(directory.path)")
         let sampling: SamplingParameters
         do {
             model = try LlamaModel(directory: directory, precision: configuration.weightPrecision)
@@ -86,6 +98,7 @@ public final class Daemon: Sendable {
             throw DaemonStartError.registry(reason: "\(error)")
         }
         Self.logRecovery(registry.recovery, logger: logger)
+        notifier.status("restoring adapters from \(configuration.stateDirectory)")
         loaded = LoadedAdapters(registry: registry, model: model.config)
         if configuration.servesDemo { Self.registerDemoAdapters(registry: registry, logger: logger) }
 
@@ -175,7 +188,7 @@ public enum DaemonStartError: Error, CustomStringConvertible {
     case demoMissing([String])
     case model(path: String, reason: String)
     case registry(reason: String)
-    case socket(reason: String)
+    case socket(reason: String, errno: Int32)
 
     public var description: String {
         switch self {
@@ -185,8 +198,23 @@ public enum DaemonStartError: Error, CustomStringConvertible {
             return "cannot load the model at \(path): \(reason)"
         case let .registry(reason):
             return "cannot open the adapter registry: \(reason)"
-        case let .socket(reason):
+        case let .socket(reason, _):
             return "cannot listen on the socket: \(reason)"
+        }
+    }
+
+    /// The `ERRNO=` lorad reports to systemd for this failure (a missing file is ENOENT, and so on).
+    public var errnoValue: Int32 {
+        switch self {
+        case .demoMissing:
+            return ENOENT
+        case let .model(path, _):
+            if !FileManager.default.fileExists(atPath: path) { return ENOENT }
+            return FileManager.default.isReadableFile(atPath: path) ? EINVAL : EACCES
+        case .registry:
+            return EIO
+        case let .socket(_, code):
+            return code
         }
     }
 }

@@ -12,6 +12,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var weightPrecision: WeightPrecision = .asStored
     /// The Unix socket lorad listens on.
     public var socketPath: String
+    /// Under socket activation, the name (`FileDescriptorName=` in the socket unit) of the inherited
+    /// descriptor to listen on; a single unnamed descriptor is taken whatever this says.
+    public var fdName = "lorad"
     /// Permission bits of the socket file it creates.
     public var socketMode: UInt32 = 0o660
     /// Where the adapter registry lives.
@@ -56,6 +59,9 @@ public struct DaemonConfiguration: Sendable, Equatable {
         guard !socketPath.isEmpty else { throw fail("server.socket", "must not be empty") }
         // sockaddr_un.sun_path holds 108 bytes including the terminating NUL.
         guard socketPath.utf8.count < 108 else { throw fail("server.socket", "is \(socketPath.utf8.count) bytes; a Unix socket path must be shorter than 108 bytes") }
+        guard !fdName.isEmpty, fdName.utf8.count <= 255, !fdName.contains(":") else {
+            throw fail("server.fd_name", "must be 1 to 255 characters without ':' (it is matched against FileDescriptorName=)")
+        }
         guard socketMode <= 0o777 else { throw fail("server.socket_mode", "must be an octal permission like \"0660\"") }
         guard !stateDirectory.isEmpty else { throw fail("state.directory", "must not be empty") }
         guard maxMessageBytes >= 1024 else { throw fail("server.max_message_bytes", "must be at least 1024, got \(maxMessageBytes)") }

@@ -27,6 +27,8 @@ public final class Engine: Sendable {
         case setLorasArrived(SetLorasCall)
         /// A call's set finished building (or failed to).
         case setLorasBuilt(UInt64, Result<AdapterSet, any Error>)
+        /// A liveness probe: its answer runs on the engine thread when the loop next takes its operations.
+        case probe(@Sendable () -> Void)
         case shutdown
     }
 
@@ -206,6 +208,22 @@ public final class Engine: Sendable {
         guard first else { return }
         wake.signal()
         if !onEngineThread { exited.wait() }
+    }
+
+    /// A liveness probe: `answer` runs on the engine thread the next time its loop takes control operations,
+    /// which is between two forward passes, or at once when the engine is idle (the probe wakes it). A stuck
+    /// engine (a forward pass that never ends, a sink that blocks) never answers, which is the point: the
+    /// daemon's systemd watchdog pings only after an answer. Keep `answer` short; it holds up the next step.
+    /// Returns false, and `answer` never runs, when the engine has shut down.
+    @discardableResult
+    public func probe(_ answer: @escaping @Sendable () -> Void) -> Bool {
+        let queued = control.withLock { state -> Bool in
+            guard !state.shutDown else { return false }
+            state.ops.append(.probe(answer))
+            return true
+        }
+        if queued { wake.signal() }
+        return queued
     }
 
     /// Takes the pending control operations (engine thread).

@@ -96,6 +96,8 @@ final class EngineLoop {
                                                  completion: call.completion)
             barrier.arrived(call.request)
             if call.set != nil { barrier.built(call.request.id) }
+        case .probe(let answer):
+            answer()
         case let .setLorasBuilt(id, result):
             // A call that timed out while building has already left the line: its set is dropped.
             guard calls[id] != nil else { return }

@@ -50,6 +50,12 @@ public final class UnixSocketServer: @unchecked Sendable {
     /// The path of the socket file the server created with `listen(path:)`, or nil.
     public var socketPath: String? { onQueue { listener?.createdPath } }
 
+    /// A liveness probe: `answer` runs on the server's queue once the work queued before it is done. A queue
+    /// stuck in a handler never answers (the daemon's systemd watchdog pings only after an answer).
+    public func probe(_ answer: @escaping @Sendable () -> Void) {
+        queue.async(execute: answer)
+    }
+
     /// Starts accepting on the socket of `listen(path:)` or `adopt(listeningDescriptor:)`.
     public func start() {
         onQueue {

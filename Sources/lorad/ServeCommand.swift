@@ -38,6 +38,7 @@ struct ServeCommand: ParsableCommand {
             configuration = try loader.load()
         } catch {
             FileHandle.standardError.write(Data("lorad: \(error)\n".utf8))
+            if !checkConfig { ServiceNotifier().startFailed(status: "lorad: invalid configuration: \(error)", errno: EINVAL) }
             throw ExitCode(DaemonExit.configuration)
         }
         if checkConfig {
@@ -45,7 +46,12 @@ struct ServeCommand: ParsableCommand {
             return
         }
         LogLevelSwitch.shared.level = configuration.logLevel
-        LoggingSystem.bootstrap { StderrLogHandler(label: $0) }
+        // Under systemd, stderr is the journal: log there with structured fields instead of plain lines.
+        if JournalLogHandler.stderrIsJournal() {
+            LoggingSystem.bootstrap { JournalLogHandler(label: $0) }
+        } else {
+            LoggingSystem.bootstrap { StderrLogHandler(label: $0) }
+        }
         let logger = Logger(label: "lorad")
         let code = DaemonRunner.run(configuration: configuration, loader: loader, logger: logger)
         throw ExitCode(code)

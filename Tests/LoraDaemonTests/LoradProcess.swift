@@ -26,6 +26,10 @@ final class LoradProcess: @unchecked Sendable {
     var stderrPath: URL { root.appendingPathComponent("stderr.log") }
     private(set) var process: Process?
     private var extraArguments: [String] = []
+    /// Variables added to lorad's environment (NOTIFY_SOCKET, WATCHDOG_USEC, LORAD_TEST_HOOKS, ...).
+    var environment: [String: String] = [:]
+    /// A command lorad is started through (e.g. `systemd-socket-activate -l PATH --`), before lorad's own argv.
+    var launcher: [String] = []
 
     struct Failure: Error, CustomStringConvertible {
         var description: String
@@ -51,22 +55,44 @@ final class LoradProcess: @unchecked Sendable {
         try? FileManager.default.removeItem(at: root)
     }
 
-    /// Starts lorad and waits until its socket answers `status`.
-    func start(timeout: Double = 60) throws {
+    /// Starts lorad (through `launcher`, if any) without waiting for it to serve.
+    @discardableResult
+    func launch() throws -> Process {
         let process = Process()
-        process.executableURL = Self.loradBinary
-        process.arguments = extraArguments
+        if let first = launcher.first {
+            process.executableURL = URL(fileURLWithPath: first)
+            process.arguments = Array(launcher.dropFirst()) + [Self.loradBinary.path] + extraArguments
+        } else {
+            process.executableURL = Self.loradBinary
+            process.arguments = extraArguments
+        }
         FileManager.default.createFile(atPath: stderrPath.path, contents: nil)
         let log = try FileHandle(forWritingTo: stderrPath)
         try log.seekToEnd()
         process.standardError = log
         process.standardOutput = log
         var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "NOTIFY_SOCKET")
-        environment.removeValue(forKey: "LISTEN_FDS")
+        for key in ["NOTIFY_SOCKET", "LISTEN_FDS", "LISTEN_PID", "LISTEN_FDNAMES", "WATCHDOG_USEC", "WATCHDOG_PID", "JOURNAL_STREAM"] {
+            environment.removeValue(forKey: key)
+        }
+        environment.merge(self.environment) { $1 }
         process.environment = environment
         try process.run()
         self.process = process
+        return process
+    }
+
+    /// Waits up to `timeout` seconds for lorad to exit; its exit status, or nil if it still runs.
+    func waitForExit(timeout: Double = 30) -> Int32? {
+        guard let process else { return nil }
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { usleep(10_000) }
+        return process.isRunning ? nil : process.terminationStatus
+    }
+
+    /// Starts lorad and waits until its socket answers `status`.
+    func start(timeout: Double = 60) throws {
+        let process = try launch()
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if !process.isRunning {
