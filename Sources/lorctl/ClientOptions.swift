@@ -11,22 +11,32 @@ struct ClientOptions: ParsableArguments {
     var json = false
 
     /// The socket to use (see `lorctl --help` for the order).
-    var socketPath: String {
-        if let socket { return socket }
+    var socketPath: String { resolvedSocket.path }
+
+    /// The socket to use and where that choice came from (for the message when nothing answers there).
+    var resolvedSocket: (path: String, source: String) {
+        if let socket { return (socket, "--socket") }
         let environment = ProcessInfo.processInfo.environment
-        if let path = environment["LORAD_SOCKET"], !path.isEmpty { return path }
+        if let path = environment["LORAD_SOCKET"], !path.isEmpty { return (path, "LORAD_SOCKET") }
         let system = "/run/lorad/lorad.sock"
-        if FileManager.default.fileExists(atPath: system) { return system }
-        if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/") { return runtime + "/lorad/lorad.sock" }
-        return getuid() == 0 ? system : "/tmp/lorad-\(getuid())/lorad.sock"
+        if FileManager.default.fileExists(atPath: system) { return (system, "the system default") }
+        if let runtime = environment["XDG_RUNTIME_DIR"], runtime.hasPrefix("/") {
+            return (runtime + "/lorad/lorad.sock", "the default under XDG_RUNTIME_DIR")
+        }
+        return getuid() == 0 ? (system, "the system default") : ("/tmp/lorad-\(getuid())/lorad.sock", "the default for uid \(getuid())")
     }
 
     /// A connected client, or exit 2 with what to check.
     func connect() -> RPCClient {
+        let (path, source) = resolvedSocket
         do {
-            return try RPCClient(socketPath: socketPath)
+            return try RPCClient(socketPath: path)
         } catch {
-            LorctlFailure.unreachable("\(error)").exit()
+            var hint = " (socket from \(source); --socket or LORAD_SOCKET chooses another)"
+            if case .cannotConnect(_, EACCES, _) = error {
+                hint += "; under systemd the socket belongs to group lorad: `sudo usermod -aG lorad $USER`, then log in again"
+            }
+            LorctlFailure.unreachable("\(error)\(hint)").exit()
         }
     }
 }

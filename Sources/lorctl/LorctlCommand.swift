@@ -10,9 +10,15 @@ struct LorctlCommand: ParsableCommand {
             The socket is --socket, else $LORAD_SOCKET, else /run/lorad/lorad.sock when it exists, else \
             $XDG_RUNTIME_DIR/lorad/lorad.sock, else /tmp/lorad-UID/lorad.sock (where lorad listens by default).
 
-            Exit status: 0 success; 1 the daemon returned an error; 2 the daemon cannot be reached; 64 usage error.
+            Output is for people by default (aligned tables, readable sizes and durations); --json prints the \
+            daemon's raw result as one line of JSON, for scripts. Progress lines (loras set, adapters add) are \
+            drawn on stderr only when it is a terminal.
+
+            Exit status: 0 success; 1 the daemon returned an error (its name and message are printed); 2 the daemon \
+            cannot be reached (or the connection broke); 64 usage error; 130 generate interrupted by Ctrl-C.
             """,
-        subcommands: [CallCommand.self]
+        subcommands: [StatusCommand.self, AdaptersCommand.self, LorasCommand.self, GenerateCommand.self,
+                      JobsCommand.self, ReloadCommand.self, CallCommand.self, CompletionsCommand.self]
     )
 
     /// Lets the global options come before the command (`lorctl --socket S status`): they are moved after it,
@@ -33,6 +39,10 @@ struct LorctlCommand: ParsableCommand {
             }
         }
         guard !leading.isEmpty, !rest.isEmpty else { return arguments }
+        // Options go before a `--` terminator, or they would be read as positional arguments.
+        if let terminator = rest.firstIndex(of: "--") {
+            return Array(rest[..<terminator]) + leading + Array(rest[terminator...])
+        }
         return Array(rest) + leading
     }
 }

@@ -1,0 +1,74 @@
+import Foundation
+import LoraJSON
+import Testing
+
+/// `lorctl loras set` while jobs run: it waits for them to drain, says so, and honours --timeout/--on-timeout.
+@Suite(.serialized)
+struct LorctlLorasTests {
+    static let long = ["generate", "Once upon a time", "--max-tokens", "400", "--ignore-eos", "--json"]
+
+    @Test func setWaitsForRunningJobsAndReportsTheDrain() throws {
+        let daemon = try LoradProcess()
+        try daemon.start()
+        let streams = try (0..<3).map { _ in try daemon.startLorctl(Self.long) }
+        #expect(try daemon.waitForRunningJobs(3))
+
+        let set = try daemon.runLorctl(["loras", "set", "dragon"])
+        // The set is committed only once the jobs that were running have finished.
+        let jobsAtReturn = try daemon.request("listJobs").result()["jobs"]?.arrayValue ?? []
+        #expect(set.status == 0, "\(set.stderr)")
+        #expect(jobsAtReturn.isEmpty, "no job runs any more when loras set returns: \(jobsAtReturn)")
+        #expect(set.stdout.hasPrefix("epoch 1: dragon:1 (waited "), "\(set.stdout)")
+        #expect(set.stdout.hasSuffix(" for 3 running jobs to finish)\n"), "\(set.stdout)")
+        #expect(!set.stderr.contains("waiting"), "no progress when stderr is not a terminal")
+        for stream in streams {
+            #expect(stream.wait() == 0)
+            let result = try JSONValue.parse(stream.text)
+            #expect(result["finishReason"] == "length")
+            #expect(result["usage"]?["completionTokens"] == 400)
+            #expect(result["loras"]?["epoch"] == 0, "a job finishes under the set it started with")
+        }
+        #expect(try daemon.runLorctl(["loras", "get"]).stdout == "epoch 1: dragon:1\n")
+
+        if LorctlRunner.canUseTerminal {
+            let more = try (0..<2).map { _ in try daemon.startLorctl(Self.long) }
+            #expect(try daemon.waitForRunningJobs(2))
+            let shown = try daemon.lorctlOnTerminal(["loras", "set", "snow:0.5"])
+            #expect(shown.status == 0)
+            #expect(shown.stdout.contains("\r\u{1B}[2Kwaiting for 2 running jobs to finish ("), "\(shown.stdout.debugDescription)")
+            #expect(shown.stdout.contains("\r\u{1B}[2Kepoch 2: snow:0.5 (waited "), "the progress line is erased before the result")
+            for stream in more { #expect(stream.wait() == 0) }
+        }
+
+        let json = try daemon.runLorctl(["loras", "set", "dragon:0.25", "snow", "--json"]).json()
+        #expect(json["adapters"] == [["name": "dragon", "scale": 0.25], ["name": "snow", "scale": 1.0]])
+        #expect(json["drainedJobs"] == 0)
+        #expect(json["waitedMs"] != nil)
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func timeoutDurationsAndOnTimeout() throws {
+        let daemon = try LoradProcess()
+        try daemon.start()
+        // Durations in any of the accepted forms reach the daemon as timeoutMs.
+        for text in ["2m", "1m30s", "45", "1h"] {
+            let run = try daemon.runLorctl(["loras", "clear", "--timeout", text])
+            #expect(run.status == 0, "--timeout \(text): \(run.stderr)")
+        }
+        let stream = try daemon.startLorctl(["generate", "Once upon a time", "--max-tokens", "500", "--ignore-eos"])
+        #expect(try daemon.waitForRunningJobs(1))
+        for (text, milliseconds) in [("250ms", 250), ("0.3", 300), ("0.2s", 200)] {
+            let run = try daemon.runLorctl(["loras", "set", "dragon", "--timeout", text])
+            #expect(run.status == 1)
+            #expect(run.stderr.hasPrefix("lorctl: DrainTimeout: "), "\(run.stderr)")
+            #expect(!run.stderr.contains("DrainTimeout: DrainTimeout"), "the name is printed once")
+            #expect(run.stderr.contains("after \(milliseconds) ms"), "--timeout \(text) is \(milliseconds) ms: \(run.stderr)")
+        }
+        #expect(try daemon.runLorctl(["loras", "get", "--json"]).json()["adapters"] == [], "an aborted set changes nothing")
+        let cancel = try daemon.runLorctl(["loras", "set", "dragon", "--timeout", "300ms", "--on-timeout", "cancel"])
+        #expect(cancel.status == 0, "\(cancel.stderr)")
+        #expect(cancel.stdout.contains("cancelled 1 job still running at the timeout"), "\(cancel.stdout)")
+        #expect(stream.wait() == 1, "the cancelled generate says its job was cancelled")
+        #expect(daemon.stop() == 0)
+    }
+}
