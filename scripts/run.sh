@@ -34,11 +34,14 @@ cat <<MSG
 
 lorad is serving on $socket (state in $state). Try, in another terminal:
 
-  $lorctl call status
-  $lorctl call generate '{"prompt": "Once upon a time", "maxTokens": 64}'
-  $lorctl call setLoras '{"adapters": [{"name": "dragon"}]}'
-  $lorctl call generate '{"prompt": "Once upon a time", "maxTokens": 64}'
-  $lorctl call setLoras '{"adapters": null}'
+  $lorctl status
+  $lorctl generate "Once upon a time" --max-tokens 64
+  $lorctl loras set dragon
+  $lorctl generate "Once upon a time" --max-tokens 64
+  $lorctl loras set dragon:0.5 snow:0.5
+  $lorctl adapters list
+  $lorctl loras clear
+  $lorctl call generate '{"prompt": "Once upon a time", "maxTokens": 16, "stream": true}'
 
 Ctrl-C stops lorad.
 MSG

@@ -29,7 +29,9 @@ enum DaemonErrors {
         case .invalidRequest, .noTokenizer:
             return InvalidParams(message)
         case let .drainTimeout(running, timeout):
-            return DaemonError(.drainTimeout, message, details: [("stillRunning", .int(running)), ("timeoutMs", .int(timeout))])
+            // The engine's text names the error itself; the client sees the name in data.name.
+            let text = message.hasPrefix("DrainTimeout: ") ? String(message.dropFirst("DrainTimeout: ".count)) : message
+            return DaemonError(.drainTimeout, text, details: [("stillRunning", .int(running)), ("timeoutMs", .int(timeout))])
         case .invalidAdapterSet:
             return DaemonError(.adapterInvalid, message)
         case .commitFailed:
