@@ -96,6 +96,9 @@ struct LifecycleTests {
 
     @Test func setLorasWaitsForRunningJobsAndLaterJobsRunUnderTheNewSet() throws {
         let daemon = try LoradProcess()
+        // The test hook (SIGUSR2) holds the engine thread, so the earlier jobs are certainly still running when
+        // setLoras arrives, however fast the build.
+        daemon.environment["LORAD_TEST_HOOKS"] = "1"
         try daemon.start()
         let epoch = try #require(daemon.request("getLoras").result()["epoch"]?.numberValue?.int)
         let streams = try daemon.connect()
@@ -104,30 +107,42 @@ struct LifecycleTests {
         }
         streams.write(old.joined())
         var seen = 0
-        while seen < 4, let line = streams.readLine() {
+        var deltas = 0
+        while seen < 4 || deltas == 0, let line = streams.readLine() {
             if line.contains("\"result\"") { seen += 1 }
+            if line.contains("generate.delta") { deltas += 1 }
         }
+        kill(daemon.pid, SIGUSR2)
 
         let admin = try daemon.connect()
         admin.write(#"{"jsonrpc":"2.0","id":"set","method":"setLoras","params":{"adapters":[{"name":"snow"}],"timeoutMs":60000}}"# + "\n")
         let observer = try daemon.connect()
-        for _ in 0..<500 {
-            if try observer.call("status").result()["engine"]?["pendingSetLoras"]?.numberValue?.int == 1 { break }
-            usleep(2_000)
+        var pending = 0
+        for _ in 0..<500 where pending != 1 {
+            pending = try observer.call("status").result()["engine"]?["pendingSetLoras"]?.numberValue?.int ?? 0
+            if pending != 1 { usleep(2_000) }
         }
+        #expect(pending == 1)
         // Submitted while setLoras waits: held back, then run under the new set.
         let late = try daemon.connect()
         late.write(#"{"jsonrpc":"2.0","id":"late","method":"generate","params":{"prompt":"Once upon a time","maxTokens":8}}"# + "\n")
+        usleep(50_000)
+        kill(daemon.pid, SIGUSR2)
 
         var oldEpochs: [Int] = []
+        var oldTokens: [Int] = []
         while oldEpochs.count < 4, let line = streams.readLine() {
             let message = try JSONValue.parse(line)
-            if message["method"] == "generate.done", let e = message["params"]?["loras"]?["epoch"]?.numberValue?.int { oldEpochs.append(e) }
+            if message["method"] == "generate.done", let e = message["params"]?["loras"]?["epoch"]?.numberValue?.int {
+                oldEpochs.append(e)
+                oldTokens.append(message["params"]?["usage"]?["completionTokens"]?.numberValue?.int ?? 0)
+            }
         }
         #expect(oldEpochs == [epoch, epoch, epoch, epoch], "jobs that were running finish under the set they started with")
+        #expect(oldTokens == [400, 400, 400, 400], "and they were not cut short")
         let committed = try JSONValue.parse(#require(admin.readLine()))
         #expect(committed["result"]?["epoch"]?.numberValue?.int == epoch + 1)
-        #expect((committed["result"]?["drainedJobs"]?.numberValue?.int ?? 0) >= 1)
+        #expect(committed["result"]?["drainedJobs"]?.numberValue?.int == 4)
         let lateReply = try JSONValue.parse(#require(late.readLine()))
         #expect(lateReply["result"]?["loras"]?["epoch"]?.numberValue?.int == epoch + 1)
         #expect(Self.entries(lateReply["result"]?["loras"]?["adapters"]) == ["snow:1.0"])

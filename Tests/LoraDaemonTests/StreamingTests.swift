@@ -120,6 +120,7 @@ struct StreamingTests {
 
     @Test func disconnectMidStreamCancelsTheJobs() throws {
         let daemon = try LoradProcess()
+        daemon.environment["LORAD_TEST_HOOKS"] = "1"
         try daemon.start()
         let before = try daemon.request("status").result()["engine"]?["generatedTokens"]?.numberValue?.int ?? 0
         do {
@@ -128,9 +129,13 @@ struct StreamingTests {
                 #"{"jsonrpc":"2.0","id":\#($0),"method":"generate","params":{"prompt":"Once upon a time","maxTokens":500,"ignoreEos":true,"stream":true}}"# + "\n"
             }
             connection.write(requests.joined())
-            // The first delta proves the jobs run; then the client goes away.
+            // The first delta proves the jobs run; the engine is then held (test hook) while the client goes away,
+            // so the jobs cannot simply finish first.
             while let line = connection.readLine(), !line.contains("generate.delta") {}
+            kill(daemon.pid, SIGUSR2)
         }
+        usleep(100_000)
+        kill(daemon.pid, SIGUSR2)
         let observer = try daemon.connect()
         var jobs = -1
         for _ in 0..<200 {
