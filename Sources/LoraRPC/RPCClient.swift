@@ -20,14 +20,18 @@ public final class RPCClient {
         guard let address = SocketSyscalls.address(socketPath) else {
             throw .cannotConnect(path: socketPath, errno: ENAMETOOLONG, reason: "the path is empty or longer than 107 bytes")
         }
+        let descriptor: Int32
         switch SocketSyscalls.unixSocket() {
-        case .success(let descriptor): fd = descriptor
+        case .success(let opened): descriptor = opened
         case .failure(let error): throw .system(call: "socket", errno: error.code, reason: error.reason)
         }
-        if let error = SocketSyscalls.connect(fd, address) {
-            SocketSyscalls.close(fd)
+        if let error = SocketSyscalls.connect(descriptor, address) {
+            SocketSyscalls.close(descriptor)
             throw .cannotConnect(path: socketPath, errno: error.code, reason: error.reason)
         }
+        // Stored only once connected: when an initializer throws after every stored property is set, `deinit`
+        // runs, and its `close()` would close the number a second time (by then perhaps another thread's file).
+        fd = descriptor
     }
 
     deinit { close() }

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// An `errno` value returned by a failed system call.
 struct SystemErrno: Error, Equatable {
@@ -173,8 +174,14 @@ enum SocketSyscalls {
         _ = Glibc.shutdown(fd, Int32(SHUT_WR))
     }
 
-    /// `close()` (not retried on EINTR: on Linux the descriptor is released anyway).
+    /// `close()` (not retried on EINTR: on Linux the descriptor is released anyway). A close that fails with
+    /// EBADF is counted in `closesOfUnopenedDescriptors`.
     static func close(_ fd: Int32) {
-        _ = Glibc.close(fd)
+        if Glibc.close(fd) != 0 && errno == EBADF { closesOfUnopenedDescriptors.add(1, ordering: .relaxed) }
     }
+
+    /// How many `close` calls of this process found the descriptor not open. Each one is an ownership bug: the
+    /// same number closed twice, and had another thread opened a file in between, the second close would have
+    /// closed that file (a client's socket, the registry's database). Tests check that it stays at zero.
+    static let closesOfUnopenedDescriptors = Atomic<Int>(0)
 }
