@@ -9,6 +9,7 @@ struct LorctlLorasTests {
 
     @Test func setWaitsForRunningJobsAndReportsTheDrain() throws {
         let daemon = try LoradProcess()
+        daemon.environment["LORAD_TEST_HOOKS"] = "1"
         try daemon.start()
         let streams = try (0..<3).map { _ in try daemon.startLorctl(Self.long) }
         #expect(try daemon.waitForRunningJobs(3))
@@ -33,6 +34,10 @@ struct LorctlLorasTests {
         if LorctlRunner.canUseTerminal {
             let more = try (0..<2).map { _ in try daemon.startLorctl(Self.long) }
             #expect(try daemon.waitForRunningJobs(2))
+            // The engine is held for a second (test hook), so the drain outlasts the 200 ms before progress shows.
+            kill(daemon.pid, SIGUSR2)
+            let pid = daemon.pid
+            DispatchQueue.global().asyncAfter(deadline: .now() + 1) { kill(pid, SIGUSR2) }
             let shown = try daemon.lorctlOnTerminal(["loras", "set", "snow:0.5"])
             #expect(shown.status == 0)
             #expect(shown.stdout.contains("\r\u{1B}[2Kwaiting for 2 running jobs to finish ("), "\(shown.stdout.debugDescription)")
@@ -57,12 +62,18 @@ struct LorctlLorasTests {
             let run = try daemon.runLorctl(["loras", "clear", "--timeout", text])
             #expect(run.status == 0, "--timeout \(text): \(run.stderr)")
         }
-        let stream = try daemon.startLorctl(["generate", "Once upon a time", "--max-tokens", "500", "--ignore-eos"])
-        #expect(try daemon.waitForRunningJobs(1))
         let queue = try daemon.connect()
         queue.write((1...20).map {
             #"{"jsonrpc":"2.0","id":\#($0),"method":"generate","params":{"prompt":"Once upon a time","maxTokens":500,"ignoreEos":true}}"# + "\n"
         }.joined())
+        // lorctl's job waits at the back of the queue, so it is still there when the last set cancels.
+        let stream = try daemon.startLorctl(["generate", "Once upon a time", "--max-tokens", "500", "--ignore-eos"])
+        var queued = 0
+        for _ in 0..<500 where queued < 21 {
+            queued = try daemon.request("listJobs").result()["jobs"]?.arrayValue?.count ?? 0
+            if queued < 21 { usleep(10_000) }
+        }
+        #expect(queued == 21)
         for (text, milliseconds) in [("250ms", 250), ("0.3", 300), ("0.2s", 200)] {
             let run = try daemon.runLorctl(["loras", "set", "dragon", "--timeout", text])
             #expect(run.status == 1)
