@@ -30,6 +30,13 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var maxStopStringBytes: Int
     /// Stop token ids a request may give.
     public var maxStopTokenIds: Int
+    /// Bytes the adapter sets built for jobs that name their own adapters (`GenerationRequest.loras`) may hold
+    /// at once (`AdapterSetCache`): sets no queued or running job uses are evicted, least recently used first,
+    /// and a job whose set would not fit beside the sets in use is refused (`EngineError.adapterCacheFull`).
+    public var adapterCacheBytes: Int
+
+    /// The default `adapterCacheBytes`: 256 MiB, a dozen rank-16 all-projection sets of a 135M model.
+    public static let defaultAdapterCacheBytes = 256 << 20
 
     /// Bytes of text prompt allowed per position of the model's context when `maxPromptBytes` is nil. Text in
     /// the BPE vocabularies lorad serves averages 3–5 bytes a token (English prose ~4, code ~3, 3-byte scripts
@@ -42,8 +49,9 @@ public struct EngineConfiguration: Sendable, Equatable {
         maxBatchSize: Int = 16, kvCacheTokens: Int = 16_384, pageSize: Int = 16, maxChunkTokens: Int = 256,
         maxQueuedJobs: Int = 1024, loraMode: AdapterSet.Mode = .auto, mergeBudgetBytes: Int = 2 << 30,
         kvCachePrecision: KVCachePrecision = .f32, maxPromptBytes: Int? = nil, maxStopStrings: Int = 16,
-        maxStopStringBytes: Int = 256, maxStopTokenIds: Int = 1024
+        maxStopStringBytes: Int = 256, maxStopTokenIds: Int = 1024, adapterCacheBytes: Int = defaultAdapterCacheBytes
     ) {
+        self.adapterCacheBytes = adapterCacheBytes
         self.maxBatchSize = maxBatchSize
         self.kvCacheTokens = kvCacheTokens
         self.pageSize = pageSize
@@ -75,6 +83,7 @@ public struct EngineConfiguration: Sendable, Equatable {
             ("maxBatchSize", maxBatchSize), ("kvCacheTokens", kvCacheTokens), ("pageSize", pageSize),
             ("maxChunkTokens", maxChunkTokens), ("maxQueuedJobs", maxQueuedJobs), ("maxPromptBytes", maxPromptBytes ?? 1),
             ("maxStopStrings", maxStopStrings), ("maxStopStringBytes", maxStopStringBytes), ("maxStopTokenIds", maxStopTokenIds),
+            ("adapterCacheBytes", adapterCacheBytes),
         ]
         for (name, value) in limits where value <= 0 {
             throw EngineError.invalidConfiguration("\(name) must be a positive integer, got \(value)")

@@ -23,9 +23,16 @@ public struct AdapterSet: ProjectionAdapter {
     public struct Entry: Sendable {
         public let adapter: LoraAdapter
         public let scale: Float
-        public init(adapter: LoraAdapter, scale: Float) {
+        /// What identifies the adapter's content when sets are cached by content (a job's own set, see the
+        /// engine's adapter set cache): the daemon gives the registry digest. nil: the adapter's weight storage
+        /// identifies it (the same loaded adapter, or a renamed view of it, is the same content).
+        public let contentKey: String?
+
+        /// `adapter` at user scale `scale`; `contentKey` as above.
+        public init(adapter: LoraAdapter, scale: Float, contentKey: String? = nil) {
             self.adapter = adapter
             self.scale = scale
+            self.contentKey = contentKey
         }
     }
 
@@ -48,13 +55,14 @@ public struct AdapterSet: ProjectionAdapter {
     /// Fused projections per layer: slot (layer, s) is stored at `layer · slotsPerLayer + s.rawValue`.
     private static let slotsPerLayer = FusedLinear.allCases.count
 
-    private static func index(layer: Int, slot: FusedLinear) -> Int { layer * slotsPerLayer + slot.rawValue }
+    static func index(layer: Int, slot: FusedLinear) -> Int { layer * slotsPerLayer + slot.rawValue }
 
     private static func base(_ model: LlamaModel, at index: Int) -> PanelMatrix {
         model.weights.layers[index / slotsPerLayer].weight(FusedLinear.allCases[index % slotsPerLayer])
     }
     private let merged: [PanelMatrix?]
-    private let unmerged: [UnmergedSlot?]
+    /// Internal: `addDeltas` applies the pieces of several sets in one pass.
+    let unmerged: [UnmergedSlot?]
 
     /// The empty set: the base model.
     public static let none = AdapterSet()
@@ -149,16 +157,7 @@ public struct AdapterSet: ProjectionAdapter {
     }
 
     public func addDelta(layer: Int, slot: FusedLinear, x: UnsafePointer<Float>, ldx: Int, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
-        guard !unmerged.isEmpty, let pieces = unmerged[Self.index(layer: layer, slot: slot)] else { return }
-        let rank = pieces.stackedA.rows
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * rank) { tmp in
-            guard let t = tmp.baseAddress else { return }
-            // t (T × R) = x · A_catᵀ, then y[:, offset..] += t[:, rankOffset..] · B_catᵀ per projection.
-            PanelGEMM.multiply(pieces.stackedA, x: x, ldx: ldx, rows: rows, y: t, ldy: rank)
-            PanelGEMM.multiply(
-                each: pieces.parts.map { .init($0.b, x: t + $0.rankOffset, ldx: rank, y: y + $0.outputOffset, ldy: ldy) },
-                rows: rows, accumulate: true)
-        }
+        Self.addDeltas([RowDelta(set: self, firstRow: 0, rows: rows)], layer: layer, slot: slot, x: x, ldx: ldx, y: y, ldy: ldy)
     }
 }
 
