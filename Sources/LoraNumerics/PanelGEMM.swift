@@ -117,8 +117,9 @@ public enum PanelGEMM {
                             }
                             let (j, panel) = locate(g, in: jobs)
                             // A product with fewer rows than the call is done once its rows are.
-                            guard first < jobs[j].rows else { continue }
-                            let count = min(rowBlock, jobs[j].rows - first)
+                            let jobRows = min(rows, jobs[j].rows)
+                            guard first < jobRows else { continue }
+                            let count = min(rowBlock, jobRows - first)
                             let next = following.map { f -> UnsafeRawPointer in
                                 let (k, q) = locate(f, in: jobs)
                                 return jobs[k].panelStart(q)
