@@ -208,10 +208,10 @@ public final class Engine: Sendable {
         guard let loras else { return nil }
         let descriptions = loras.map { AdapterDescription(name: $0.adapter.name, scale: $0.scale) }
         guard !loras.isEmpty else { return OwnAdapters(lease: nil, set: .none, descriptions: []) }
-        let lease = try adapterSets.acquire(AdapterSetKey(loras)) { [model] in
+        let lease = try adapterSets.acquire(AdapterSetKey(loras)) { [model, configuration] in
             do {
                 // Always unmerged: the job's rows share the base products with every other row of the step.
-                return try AdapterSet(loras, model: model, mode: .unmerged)
+                return try AdapterSet(loras, model: model, mode: .unmerged, deltaElement: configuration.perJobDeltaElement)
             } catch {
                 throw EngineError.invalidRequest("loras: \(error)")
             }

@@ -1,5 +1,6 @@
 import Foundation
 import LoraModel
+import LoraNumerics
 
 /// The engine's limits. Every limit is enforced at submission or admission: a job that can never fit is
 /// refused with an `EngineError`, one that cannot fit now waits; nothing is silently truncated.
@@ -35,6 +36,12 @@ public struct EngineConfiguration: Sendable, Equatable {
     /// and a job whose set would not fit beside the sets in use is refused (`EngineError.adapterCacheFull`).
     public var adapterCacheBytes: Int
 
+    /// The format of the A and B panels of sets built for jobs' own adapters: f32 (default: a job's result is
+    /// bit for bit that of the same adapters set globally, unmerged), or `.float16`, half the bytes a step reads
+    /// per distinct set (with 16 distinct rank-16 sets on a 135M model, ~70% rather than ~63% of the throughput
+    /// of one shared set; docs/performance.md) for A and B rounded to f16 (~5e-4 relative; logits move by ~1e-4).
+    public var perJobDeltaElement: PanelElement
+
     /// The default `adapterCacheBytes`: 256 MiB, a dozen rank-16 all-projection sets of a 135M model.
     public static let defaultAdapterCacheBytes = 256 << 20
 
@@ -49,8 +56,10 @@ public struct EngineConfiguration: Sendable, Equatable {
         maxBatchSize: Int = 16, kvCacheTokens: Int = 16_384, pageSize: Int = 16, maxChunkTokens: Int = 256,
         maxQueuedJobs: Int = 1024, loraMode: AdapterSet.Mode = .auto, mergeBudgetBytes: Int = 2 << 30,
         kvCachePrecision: KVCachePrecision = .f32, maxPromptBytes: Int? = nil, maxStopStrings: Int = 16,
-        maxStopStringBytes: Int = 256, maxStopTokenIds: Int = 1024, adapterCacheBytes: Int = defaultAdapterCacheBytes
+        maxStopStringBytes: Int = 256, maxStopTokenIds: Int = 1024, adapterCacheBytes: Int = defaultAdapterCacheBytes,
+        perJobDeltaElement: PanelElement = .float32
     ) {
+        self.perJobDeltaElement = perJobDeltaElement
         self.adapterCacheBytes = adapterCacheBytes
         self.maxBatchSize = maxBatchSize
         self.kvCacheTokens = kvCacheTokens

@@ -33,12 +33,16 @@ struct LoraBenchmark: ParsableCommand {
     @Option(help: "Concurrent jobs for --per-job.")
     var jobs = 16
 
+    @Option(help: "Interleaved rounds for --per-job (each configuration keeps its best median).")
+    var rounds = 5
+
     func validate() throws {
         try requireAtLeast(1, rank, option: "--rank")
         try requireAtLeast(1, steps, option: "--steps")
         try batches.require(atLeast: 1, option: "--batches")
         try adapters.require(atLeast: 0, option: "--adapters")
         try requireAtLeast(1, jobs, option: "--jobs")
+        try requireAtLeast(1, rounds, option: "--rounds")
     }
 
     mutating func run() throws {

@@ -161,6 +161,32 @@ import Testing
         }
     }
 
+    /// An unmerged set with f16 panels (`deltaElement`, what `lorad-bench lora --per-job` measures beside f32):
+    /// fewer bytes, logits near the f32 set's but not equal to them.
+    @Test func sixteenBitDeltaPanelsHoldFewerBytesAndStayClose() throws {
+        let model = try RandomEngine.model.get()
+        let entries = [AdapterSet.Entry(adapter: try RandomEngine.adapter("red", seed: 7), scale: 1)]
+        let exact = try AdapterSet(entries, model: model, mode: .unmerged)
+        let half = try AdapterSet(entries, model: model, mode: .unmerged, deltaElement: .float16)
+        #expect(half.extraBytes * 2 == exact.extraBytes)
+        #expect(try AdapterSet(entries, model: model, mode: .merged, deltaElement: .float16).extraBytes
+                == AdapterSet(entries, model: model, mode: .merged).extraBytes, "merged sets ignore it")
+        let cache = KVPagePool(config: model.config, pageSize: 16, tokens: 64)
+        func logits(_ set: AdapterSet) throws -> [Float] {
+            let m = try model.forward([SequenceChunk(tokens: [1, 5, 9, 13], pages: [0], cachedLength: 0)], cache: cache,
+                                      scratch: ForwardScratch(), adapters: set)
+            return Array(UnsafeBufferPointer(start: m.pointer, count: m.cols))
+        }
+        let a = try logits(exact), b = try logits(half)
+        #expect(a != b)
+        #expect(zip(a, b).allSatisfy { abs($0 - $1) <= 1e-2 * max(1, abs($0)) })
+        // The engine builds jobs' own sets in it when configured to.
+        let engine = try RandomEngine.engine(EngineConfiguration(kvCacheTokens: 4096, perJobDeltaElement: .float16))
+        defer { engine.shutdown() }
+        _ = try runOne(engine, Self.job(2, loras: entries))
+        #expect(engine.status().adapterCache.bytes == half.extraBytes)
+    }
+
     /// The forward pass with sets in any order (the engine groups them; other callers need not): every row's
     /// logits equal those of its sequence alone under its set, with a merged shared set.
     @Test func interleavedRowsGetTheirOwnSetsBitForBit() throws {
