@@ -52,6 +52,8 @@ public final class Engine: Sendable {
         var pendingSetLoras = 0
         var status = EngineStatus()
         var shutDown = false
+        /// Adapter names of live jobs with their own adapters, with how many such jobs name each.
+        var ownAdapterNames: [String: Int] = [:]
     }
 
     public let model: LlamaModel
@@ -75,6 +77,8 @@ public final class Engine: Sendable {
     let engineThread = Mutex<pthread_t?>(nil)
     /// Times the idle engine thread woke up (tests: an idle engine must not spin).
     let wakeUps = Atomic<Int>(0)
+    /// Sets built for jobs that name their own adapters, shared by content.
+    let adapterSets: AdapterSetCache
     /// Where `setLoras(_:timeout:onTimeout:completion:)` builds sets.
     static let buildQueue = DispatchQueue(label: "lorad.engine.build-set", qos: .userInitiated, attributes: .concurrent)
 
@@ -108,6 +112,7 @@ public final class Engine: Sendable {
         self.commitHook = commitHook
         self.clock = clock
         self.initialEpoch = initialEpoch
+        adapterSets = AdapterSetCache(limit: configuration.adapterCacheBytes)
         // `LlamaConfig.validate` keeps these below vocab_size, which fits 32 bits.
         let modelEos = model.config.eosTokenIds.map { Int32($0) }
         eosTokenIds = modelEos.isEmpty ? (tokenizer?.eosTokenIds ?? []) : modelEos
@@ -146,11 +151,19 @@ public final class Engine: Sendable {
 
     /// The latest snapshot.
     public func status() -> EngineStatus {
-        control.withLock { state in
+        var status = control.withLock { state in
             var status = state.status
             status.pendingSetLoras = state.pendingSetLoras
             return status
         }
+        status.adapterCache = adapterSets.status()
+        return status
+    }
+
+    /// The names of the adapters in use: the global set's, and those of every queued or running job that named
+    /// its own (`GenerationRequest.loras`). The daemon refuses to remove an adapter while it is in use.
+    public func adaptersInUse() -> Set<String> {
+        control.withLock { state in Set(state.ownAdapterNames.keys).union(state.status.adapters.map(\.name)) }
     }
 
     /// Validates and queues a job; its events go to `sink` on the engine thread (see `JobSink`). Throws
@@ -165,6 +178,10 @@ public final class Engine: Sendable {
         let prompt = try promptIds(request.prompt)
         if !request.stop.stopStrings.isEmpty && tokenizer == nil { throw EngineError.noTokenizer }
         let (maxNew, pages) = try reservation(promptLength: prompt.count, maxNewTokens: request.stop.maxNewTokens)
+        let own = try ownAdapters(request.loras)
+        var queued = false
+        // A job refused below gives its cached set back.
+        defer { if !queued, let lease = own?.lease { adapterSets.release(lease.key) } }
         let now = DispatchTime.now().uptimeNanoseconds
         let id = try control.withLock { state -> JobID in
             if state.shutDown { throw EngineError.shutDown }
@@ -177,11 +194,44 @@ public final class Engine: Sendable {
             state.live.insert(id)
             state.ops.append(.submit(PreparedJob(
                 id: id, prompt: prompt, sampling: sampling, stop: request.stop, maxNewTokens: maxNew, pages: pages,
-                logprobs: request.logprobs, sink: sink, submittedAt: now)))
+                logprobs: request.logprobs, sink: sink, submittedAt: now, own: own)))
+            for name in own?.descriptions.map(\.name) ?? [] { state.ownAdapterNames[name, default: 0] += 1 }
             return id
         }
+        queued = true
         wake.signal()
         return id
+    }
+
+    /// The set and descriptions of a job's own adapters (nil: the global set). Throws
+    /// `EngineError.invalidRequest` when the set cannot be built (a scale that is not finite, an adapter that
+    /// does not fit the model) and `EngineError.adapterCacheFull`.
+    private func ownAdapters(_ loras: [AdapterSet.Entry]?) throws -> OwnAdapters? {
+        guard let loras else { return nil }
+        let descriptions = loras.map { AdapterDescription(name: $0.adapter.name, scale: $0.scale) }
+        guard !loras.isEmpty else { return OwnAdapters(lease: nil, set: .none, descriptions: []) }
+        let lease = try adapterSets.acquire(AdapterSetKey(loras)) { [model, configuration] in
+            do {
+                // Always unmerged: the job's rows share the base products with every other row of the step.
+                return try AdapterSet(loras, model: model, mode: .unmerged, deltaElement: configuration.perJobDeltaElement)
+            } catch {
+                throw EngineError.invalidRequest("loras: \(error)")
+            }
+        }
+        return OwnAdapters(lease: lease, set: lease.set, descriptions: descriptions)
+    }
+
+    /// A job ended (engine thread): it is no longer live, its adapter names are no longer in use, and its
+    /// cached set is given back.
+    func jobEnded(_ id: JobID, own: OwnAdapters?) {
+        control.withLock { state in
+            _ = state.live.remove(id)
+            for name in own?.descriptions.map(\.name) ?? [] {
+                let left = (state.ownAdapterNames[name] ?? 1) - 1
+                state.ownAdapterNames[name] = left > 0 ? left : nil
+            }
+        }
+        if let lease = own?.lease { adapterSets.release(lease.key) }
     }
 
     /// Cancels a queued or running job: it ends with `cancelled` and its pages are freed. Returns false when

@@ -1,5 +1,6 @@
 import Foundation
 import LoraModel
+import LoraNumerics
 
 /// The engine's limits. Every limit is enforced at submission or admission: a job that can never fit is
 /// refused with an `EngineError`, one that cannot fit now waits; nothing is silently truncated.
@@ -30,6 +31,19 @@ public struct EngineConfiguration: Sendable, Equatable {
     public var maxStopStringBytes: Int
     /// Stop token ids a request may give.
     public var maxStopTokenIds: Int
+    /// Bytes the adapter sets built for jobs that name their own adapters (`GenerationRequest.loras`) may hold
+    /// at once (`AdapterSetCache`): sets no queued or running job uses are evicted, least recently used first,
+    /// and a job whose set would not fit beside the sets in use is refused (`EngineError.adapterCacheFull`).
+    public var adapterCacheBytes: Int
+
+    /// The format of the A and B panels of sets built for jobs' own adapters: f32 (default: a job's result is
+    /// bit for bit that of the same adapters set globally, unmerged), or `.float16`, half the bytes a step reads
+    /// per distinct set (with 16 distinct rank-16 sets on a 135M model, ~70% rather than ~63% of the throughput
+    /// of one shared set; docs/performance.md) for A and B rounded to f16 (~5e-4 relative; logits move by ~1e-4).
+    public var perJobDeltaElement: PanelElement
+
+    /// The default `adapterCacheBytes`: 256 MiB, a dozen rank-16 all-projection sets of a 135M model.
+    public static let defaultAdapterCacheBytes = 256 << 20
 
     /// Bytes of text prompt allowed per position of the model's context when `maxPromptBytes` is nil. Text in
     /// the BPE vocabularies lorad serves averages 3–5 bytes a token (English prose ~4, code ~3, 3-byte scripts
@@ -42,8 +56,11 @@ public struct EngineConfiguration: Sendable, Equatable {
         maxBatchSize: Int = 16, kvCacheTokens: Int = 16_384, pageSize: Int = 16, maxChunkTokens: Int = 256,
         maxQueuedJobs: Int = 1024, loraMode: AdapterSet.Mode = .auto, mergeBudgetBytes: Int = 2 << 30,
         kvCachePrecision: KVCachePrecision = .f32, maxPromptBytes: Int? = nil, maxStopStrings: Int = 16,
-        maxStopStringBytes: Int = 256, maxStopTokenIds: Int = 1024
+        maxStopStringBytes: Int = 256, maxStopTokenIds: Int = 1024, adapterCacheBytes: Int = defaultAdapterCacheBytes,
+        perJobDeltaElement: PanelElement = .float32
     ) {
+        self.perJobDeltaElement = perJobDeltaElement
+        self.adapterCacheBytes = adapterCacheBytes
         self.maxBatchSize = maxBatchSize
         self.kvCacheTokens = kvCacheTokens
         self.pageSize = pageSize
@@ -75,6 +92,7 @@ public struct EngineConfiguration: Sendable, Equatable {
             ("maxBatchSize", maxBatchSize), ("kvCacheTokens", kvCacheTokens), ("pageSize", pageSize),
             ("maxChunkTokens", maxChunkTokens), ("maxQueuedJobs", maxQueuedJobs), ("maxPromptBytes", maxPromptBytes ?? 1),
             ("maxStopStrings", maxStopStrings), ("maxStopStringBytes", maxStopStringBytes), ("maxStopTokenIds", maxStopTokenIds),
+            ("adapterCacheBytes", adapterCacheBytes),
         ]
         for (name, value) in limits where value <= 0 {
             throw EngineError.invalidConfiguration("\(name) must be a positive integer, got \(value)")

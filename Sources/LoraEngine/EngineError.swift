@@ -1,3 +1,5 @@
+import Foundation
+
 /// Every error the engine reports, with a message that says what to do about it.
 public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The waiting queue is full.
@@ -30,6 +32,9 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     case shutDown
     /// The forward pass failed; the jobs in the step were ended.
     case forwardFailed(String)
+    /// A job's own adapter set (`GenerationRequest.loras`) does not fit in the adapter set cache beside the sets
+    /// queued and running jobs use (`neededBytes` nil: those alone fill it). Nothing was queued.
+    case adapterCacheFull(neededBytes: Int?, inUseBytes: Int, limitBytes: Int)
 
     public var description: String {
         switch self {
@@ -61,6 +66,13 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
             return "the engine has shut down; start a new one"
         case let .forwardFailed(message):
             return "the forward pass failed: \(message)"
+        case let .adapterCacheFull(needed, inUse, limit):
+            func mib(_ b: Int) -> String { String(format: "%.1f MiB", Double(b) / 1_048_576) }
+            if let needed, needed > limit {
+                return "the job's adapter set needs \(mib(needed)), more than the whole adapter set cache (adapterCacheBytes \(mib(limit))); raise adapterCacheBytes or name fewer adapters"
+            }
+            let need = needed.map { ", and this job's set needs \(mib($0)) more" } ?? ""
+            return "the adapter set cache is full: the sets of queued and running jobs hold \(mib(inUse)) of \(mib(limit)) (adapterCacheBytes)\(need); retry when jobs finish, or raise adapterCacheBytes"
         }
     }
 }

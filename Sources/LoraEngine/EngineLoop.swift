@@ -87,8 +87,9 @@ final class EngineLoop {
         switch op {
         case .submit(let prepared):
             jobs[prepared.id] = Job(prepared, eosTokenIds: engine.eosTokenIds, tokenizer: engine.tokenizer)
-            scheduler.enqueue(id: prepared.id, promptLength: prepared.prompt.count, pages: prepared.pages)
-            barrier.jobSubmitted(prepared.id)
+            // A job with its own adapters does not depend on the global set: no barrier holds it or waits for it.
+            scheduler.enqueue(id: prepared.id, promptLength: prepared.prompt.count, pages: prepared.pages, exempt: prepared.own != nil)
+            if prepared.own == nil { barrier.jobSubmitted(prepared.id) }
         case .cancel(let id):
             finish(id, .cancelled)
         case .setLorasArrived(let call):
@@ -189,7 +190,9 @@ final class EngineLoop {
             }
             job.pages = pages
             job.admittedAt = now
-            logger.debug("job started", metadata: ["job": "\(id)", "epoch": "\(epoch)", "promptTokens": "\(job.prepared.prompt.count)"])
+            logger.debug("job started", metadata: [
+                "job": "\(id)", "epoch": job.prepared.own == nil ? "\(epoch)" : "own adapters", "promptTokens": "\(job.prepared.prompt.count)",
+            ])
             job.epoch = epoch
             job.adapters = descriptions
             jobs[id] = job
@@ -200,18 +203,18 @@ final class EngineLoop {
     /// One forward pass over `chunks`, then sampling, events and retirement.
     private func step(_ planned: [Scheduler.Chunk]) {
         // A job ended at admission (it cannot have pages) has no part in the batch; keep rows aligned.
-        let chunks = planned.filter { jobs[$0.id] != nil }
+        let (chunks, rowAdapters) = arrange(planned.filter { jobs[$0.id] != nil })
         guard !chunks.isEmpty else { return }
         var batch: [SequenceChunk] = []
         batch.reserveCapacity(chunks.count)
         for chunk in chunks {
             guard let job = jobs[chunk.id] else { continue }
-            if job.epoch != epoch { epochViolations += 1 }
+            if job.prepared.own == nil && job.epoch != epoch { epochViolations += 1 }
             batch.append(SequenceChunk(tokens: job.tokens(chunk), pages: job.pages, cachedLength: chunk.start, logits: chunk.samples ? .last : .none))
         }
         let logits: Matrix
         do {
-            logits = try model.forward(batch, cache: cache, scratch: scratch, adapters: adapters.isEmpty ? nil : adapters)
+            logits = try model.forward(batch, cache: cache, scratch: scratch, adapters: rowAdapters)
         } catch {
             logger.error("forward pass failed; ending the step's jobs", metadata: ["error": "\(error)"])
             for chunk in chunks { finish(chunk.id, .cancelled) }
@@ -232,6 +235,39 @@ final class EngineLoop {
         for i in picks.indices {
             emit(&picks[i].job, token: picks[i].token, logprob: picks[i].logprob, now: now)
         }
+    }
+
+    /// The step's chunks in batch order with each one's adapters. Without jobs of their own adapters, the plan
+    /// as it is under the global set. With them, the chunks are grouped by set — the global set's first, then
+    /// each own set in order of first appearance, stable within a group — so that each set's rows are one block
+    /// of the batch (one part of each delta product, and at most two base products when the global set is
+    /// merged). The order of rows changes no row's result.
+    private func arrange(_ chunks: [Scheduler.Chunk]) -> ([Scheduler.Chunk], BatchAdapters) {
+        let shared: (any ProjectionAdapter)? = adapters.isEmpty ? nil : adapters
+        guard chunks.contains(where: { jobs[$0.id]?.prepared.own != nil }) else {
+            return (chunks, BatchAdapters(shared: shared))
+        }
+        var own: [AdapterSet] = []
+        var slotOfGroup: [UInt64: Int] = [:]
+        var keyed: [(chunk: Scheduler.Chunk, set: Int?, index: Int)] = []
+        for (index, chunk) in chunks.enumerated() {
+            var slot: Int?
+            if let mine = jobs[chunk.id]?.prepared.own {
+                if let known = slotOfGroup[mine.group] {
+                    slot = known
+                } else {
+                    slot = own.count
+                    slotOfGroup[mine.group] = own.count
+                    own.append(mine.set)
+                }
+            }
+            keyed.append((chunk, slot, index))
+        }
+        keyed.sort { a, b in
+            let ka = a.set.map { $0 + 1 } ?? 0, kb = b.set.map { $0 + 1 } ?? 0
+            return ka != kb ? ka < kb : a.index < b.index
+        }
+        return (keyed.map(\.chunk), BatchAdapters(shared: shared, own: own, assignment: keyed.map(\.set)))
     }
 
     /// One sampled row: its job (taken out of `jobs`, so rows can be sampled in parallel), then its result.
@@ -298,8 +334,8 @@ final class EngineLoop {
         }
         if !job.pages.isEmpty { cache.release(job.pages) }
         barrier.jobFinished(id)
-        // Before the event, so a cancel after it reports an unknown job.
-        engine.control.withLock { _ = $0.live.remove(id) }
+        // Before the event, so a cancel after it reports an unknown job (and a removeAdapter after it succeeds).
+        engine.jobEnded(id, own: job.prepared.own)
         logger.debug("job finished", metadata: ["job": "\(id)", "reason": "\(reason.rawValue)", "completionTokens": "\(job.generated.count)"])
         job.prepared.sink(.finished(id, job.summary(reason, stopString: stopString, now: Self.now(), currentEpoch: epoch, currentAdapters: descriptions)))
     }

@@ -17,4 +17,6 @@ public struct EngineStatus: Sendable, Equatable {
     public var generatedTokens = 0
     /// Steps in which a running job's epoch differed from the engine's: always 0 unless there is a bug.
     public var epochViolations = 0
+    /// The cache of sets built for jobs that name their own adapters.
+    public var adapterCache = AdapterCacheStatus()
 }

@@ -1,4 +1,18 @@
+import LoraModel
 import LoraTokenizer
+
+/// A job's own adapters (`GenerationRequest.loras`): the set it runs under and what it reports.
+struct OwnAdapters: Sendable {
+    /// The job's use of the cached set; nil for `[]` (the base model, never cached).
+    var lease: AdapterSetCache.Lease?
+    /// The set (unmerged; `AdapterSet.none` for the base model).
+    var set: AdapterSet
+    /// The adapters as the job named them, with their scales.
+    var descriptions: [AdapterDescription]
+
+    /// The rows of a step are grouped by this: one value per distinct set (0: the base model).
+    var group: UInt64 { lease?.serial ?? 0 }
+}
 
 /// A validated submission on its way to the engine thread.
 struct PreparedJob: Sendable {
@@ -13,6 +27,8 @@ struct PreparedJob: Sendable {
     var logprobs: Bool
     var sink: JobSink
     var submittedAt: UInt64
+    /// The job's own adapters; nil: the global set.
+    var own: OwnAdapters?
 }
 
 /// A job's state on the engine thread, from submission to its finished event.
@@ -25,7 +41,8 @@ struct Job {
     var generated: [Int32] = []
     var admittedAt: UInt64?
     var firstTokenAt: UInt64?
-    /// The epoch and adapters it runs under, fixed at admission.
+    /// The global epoch and adapters it runs under, fixed at admission (a job with its own adapters reports
+    /// those and no epoch).
     var epoch: UInt64 = 0
     var adapters: [AdapterDescription] = []
 
@@ -56,6 +73,7 @@ struct Job {
             queueSeconds: seconds(prepared.submittedAt, admittedAt ?? now),
             prefillSeconds: started ? seconds(admittedAt, firstTokenAt ?? now) : 0,
             decodeSeconds: seconds(firstTokenAt, firstTokenAt == nil ? nil : now),
-            epoch: started ? epoch : currentEpoch, adapters: started ? adapters : currentAdapters)
+            globalEpoch: prepared.own != nil ? nil : started ? epoch : currentEpoch,
+            adapters: prepared.own?.descriptions ?? (started ? adapters : currentAdapters))
     }
 }

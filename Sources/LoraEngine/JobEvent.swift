@@ -34,16 +34,26 @@ public struct JobSummary: Sendable, Equatable {
     public var prefillSeconds: Double
     /// First token to the end.
     public var decodeSeconds: Double
-    /// The adapter epoch the job ran under (the one current when it was submitted, if it never started).
-    public var epoch: UInt64
-    /// The adapters of that epoch, with their scales.
+    /// The epoch of the global set the job ran under (the one current when it was submitted, if it never
+    /// started); nil for a job that named its own adapters (`GenerationRequest.loras`), which did not depend on
+    /// the global set.
+    public var globalEpoch: UInt64?
+    /// The adapters the job ran under, with their scales: the global set's of `globalEpoch`, or its own.
     public var adapters: [AdapterDescription]
+
+    /// `globalEpoch`, or 0 for a job with its own adapters (kept for callers written before per-job adapters:
+    /// read `globalEpoch` to tell the two apart).
+    public var epoch: UInt64 { globalEpoch ?? 0 }
+
+    /// Whether the job named its own adapters rather than running under the global set.
+    public var ownAdapters: Bool { globalEpoch == nil }
 }
 
 /// What a job reports to its sink, in order: `started` (unless cancelled while queued), `tokens` per
 /// generated token, then exactly one `finished`.
 public enum JobEvent: Sendable, Equatable {
-    /// Admitted: its prefill begins under `epoch`.
+    /// Admitted: its prefill begins under `epoch` (for a job with its own adapters, the global epoch at its
+    /// admission, which it does not depend on: its summary's `globalEpoch` is nil).
     case started(JobID, epoch: UInt64)
     /// New tokens and the text that became final with them (whole UTF-8; stop strings withheld);
     /// `logprobs` per token when requested.

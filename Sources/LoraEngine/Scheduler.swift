@@ -11,6 +11,8 @@ struct Scheduler: Sendable {
         var id: JobID
         var promptLength: Int
         var pages: Int
+        /// A job with its own adapters: a setLoras barrier does not hold it.
+        var exempt = false
     }
 
     /// An admitted job.
@@ -55,8 +57,9 @@ struct Scheduler: Sendable {
     }
 
     /// Adds a job at the back of the queue. The caller has checked that `pages <= totalPages`.
-    mutating func enqueue(id: JobID, promptLength: Int, pages: Int) {
-        waiting.append(Waiting(id: id, promptLength: promptLength, pages: pages))
+    /// `exempt`: the job names its own adapters, so a setLoras barrier does not hold it.
+    mutating func enqueue(id: JobID, promptLength: Int, pages: Int, exempt: Bool = false) {
+        waiting.append(Waiting(id: id, promptLength: promptLength, pages: pages, exempt: exempt))
     }
 
     /// Where a removed job was.
@@ -83,8 +86,9 @@ struct Scheduler: Sendable {
     }
 
     /// Plans the next step and records it as done (positions fed). Jobs with ids `>= holdFrom` stay queued
-    /// (a setLoras barrier holds them); admission is strictly in arrival order, so the first job that does
-    /// not fit makes the later ones wait too.
+    /// (a setLoras barrier holds them) unless they are exempt (their own adapters), and the exempt jobs behind
+    /// them are admitted past them; otherwise admission is strictly in arrival order, so the first job that
+    /// does not fit makes the later ones wait too.
     mutating func plan(holdFrom: JobID? = nil) -> StepPlan {
         var plan = StepPlan()
         var budget = maxChunkTokens
@@ -94,9 +98,15 @@ struct Scheduler: Sendable {
             running[i].fed += 1
         }
         // Admission.
-        while let next = waiting.first, running.count < maxBatchSize, next.pages <= freePages, budget > running.prefillRemaining,
-              holdFrom.map({ next.id < $0 }) ?? true {
-            waiting.removeFirst()
+        var i = 0
+        while i < waiting.count, running.count < maxBatchSize {
+            let next = waiting[i]
+            if let holdFrom, next.id >= holdFrom, !next.exempt {
+                i += 1
+                continue
+            }
+            guard next.pages <= freePages, budget > running.prefillRemaining else { break }
+            waiting.remove(at: i)
             freePages -= next.pages
             running.append(Running(id: next.id, promptLength: next.promptLength, pages: next.pages, fed: 0))
             plan.admitted.append(next.id)

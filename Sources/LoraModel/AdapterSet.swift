@@ -23,9 +23,16 @@ public struct AdapterSet: ProjectionAdapter {
     public struct Entry: Sendable {
         public let adapter: LoraAdapter
         public let scale: Float
-        public init(adapter: LoraAdapter, scale: Float) {
+        /// What identifies the adapter's content when sets are cached by content (a job's own set, see the
+        /// engine's adapter set cache): the daemon gives the registry digest. nil: the adapter's weight storage
+        /// identifies it (the same loaded adapter, or a renamed view of it, is the same content).
+        public let contentKey: String?
+
+        /// `adapter` at user scale `scale`; `contentKey` as above.
+        public init(adapter: LoraAdapter, scale: Float, contentKey: String? = nil) {
             self.adapter = adapter
             self.scale = scale
+            self.contentKey = contentKey
         }
     }
 
@@ -48,13 +55,14 @@ public struct AdapterSet: ProjectionAdapter {
     /// Fused projections per layer: slot (layer, s) is stored at `layer · slotsPerLayer + s.rawValue`.
     private static let slotsPerLayer = FusedLinear.allCases.count
 
-    private static func index(layer: Int, slot: FusedLinear) -> Int { layer * slotsPerLayer + slot.rawValue }
+    static func index(layer: Int, slot: FusedLinear) -> Int { layer * slotsPerLayer + slot.rawValue }
 
     private static func base(_ model: LlamaModel, at index: Int) -> PanelMatrix {
         model.weights.layers[index / slotsPerLayer].weight(FusedLinear.allCases[index % slotsPerLayer])
     }
     private let merged: [PanelMatrix?]
-    private let unmerged: [UnmergedSlot?]
+    /// Internal: `addDeltas` applies the pieces of several sets in one pass.
+    let unmerged: [UnmergedSlot?]
 
     /// The empty set: the base model.
     public static let none = AdapterSet()
@@ -68,9 +76,13 @@ public struct AdapterSet: ProjectionAdapter {
     }
 
     /// Builds the set for `model`. `mergeBudgetBytes` bounds the extra memory `auto` may spend on merging.
+    /// `deltaElement` is the format of an unmerged set's A and B panels: f32 (default, exact), or a 16-bit format
+    /// that halves the bytes each step reads for the delta at the cost of rounding A and B (f16: ~5e-4 relative;
+    /// a matrix with values past f16's range stays f32); a merged set is always built from f32 values.
     /// Throws `AdapterLoadError` when a scale, or a scale times an adapter's alpha/r, is not finite, or an adapter
     /// does not fit the model.
-    public init(_ entries: [Entry], model: LlamaModel, mode: Mode = .auto, mergeBudgetBytes: Int = 2 << 30) throws {
+    public init(_ entries: [Entry], model: LlamaModel, mode: Mode = .auto, mergeBudgetBytes: Int = 2 << 30,
+                deltaElement: PanelElement = .float32) throws {
         let c = model.config
         for e in entries where !e.scale.isFinite {
             throw AdapterLoadError.nonFiniteScale(adapter: e.adapter.name, scale: e.scale)
@@ -117,7 +129,8 @@ public struct AdapterSet: ProjectionAdapter {
         for layer in 0..<c.layerCount {
             for slot in FusedLinear.allCases {
                 let index = Self.index(layer: layer, slot: slot)
-                guard touched[index], let built = Self.stack(entries, layer: layer, slot: slot, config: c) else { continue }
+                guard touched[index],
+                      let built = Self.stack(entries, layer: layer, slot: slot, config: c, element: useMerged ? .float32 : deltaElement) else { continue }
                 unmergedSlots[index] = built
                 extra += built.stackedA.byteCount + built.parts.reduce(0) { $0 + $1.b.byteCount }
             }
@@ -149,16 +162,7 @@ public struct AdapterSet: ProjectionAdapter {
     }
 
     public func addDelta(layer: Int, slot: FusedLinear, x: UnsafePointer<Float>, ldx: Int, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
-        guard !unmerged.isEmpty, let pieces = unmerged[Self.index(layer: layer, slot: slot)] else { return }
-        let rank = pieces.stackedA.rows
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: rows * rank) { tmp in
-            guard let t = tmp.baseAddress else { return }
-            // t (T × R) = x · A_catᵀ, then y[:, offset..] += t[:, rankOffset..] · B_catᵀ per projection.
-            PanelGEMM.multiply(pieces.stackedA, x: x, ldx: ldx, rows: rows, y: t, ldy: rank)
-            PanelGEMM.multiply(
-                each: pieces.parts.map { .init($0.b, x: t + $0.rankOffset, ldx: rank, y: y + $0.outputOffset, ldy: ldy) },
-                rows: rows, accumulate: true)
-        }
+        Self.addDeltas([RowDelta(set: self, firstRow: 0, rows: rows)], layer: layer, slot: slot, x: x, ldx: ldx, y: y, ldy: ldy)
     }
 }
 
@@ -171,7 +175,7 @@ extension AdapterSet {
     }
 
     /// Stacks the A and scaled B of every entry's modules in `slot` of `layer`; nil when none is targeted.
-    static func stack(_ entries: [Entry], layer: Int, slot: FusedLinear, config c: LlamaConfig) -> UnmergedSlot? {
+    static func stack(_ entries: [Entry], layer: Int, slot: FusedLinear, config c: LlamaConfig, element: PanelElement = .float32) -> UnmergedSlot? {
         var blocks: [(module: LlamaModule, weights: LoraModuleWeights, scale: Float)] = []
         for module in slot.modules {
             for e in entries {
@@ -205,9 +209,15 @@ extension AdapterSet {
                 row += r
                 col += r
             }
-            parts.append((module.fusedRowOffset(c), rankOffset, PanelMatrix(packing: bCat)))
+            parts.append((module.fusedRowOffset(c), rankOffset, pack(bCat, element)))
         }
-        return UnmergedSlot(stackedA: PanelMatrix(packing: stackedA), parts: parts)
+        return UnmergedSlot(stackedA: pack(stackedA, element), parts: parts)
+    }
+
+    /// `m` in panels of `element`, or of f32 when f16 cannot hold its values.
+    static func pack(_ m: Matrix, _ element: PanelElement) -> PanelMatrix {
+        if element == .float32 || (element == .float16 && largestMagnitude(m) > 65504) { return PanelMatrix(packing: m) }
+        return PanelMatrix(packing: m.pointer, rows: m.rows, cols: m.cols, element: element)
     }
 
     /// `W + Σ B_cat · A_cat` per projection of the slot, as a new f32 matrix (a 16-bit base is widened: the

@@ -56,6 +56,8 @@ public enum ForwardError: Error, Equatable, CustomStringConvertible {
     case emptyPrompt
     /// The KV cache for `positions` would not fit in the machine's memory (`bytes` nil: more than 2^63).
     case cacheTooLarge(positions: Int, bytes: Int?, physicalMemory: UInt64)
+    /// The batch's adapters (`BatchAdapters`) do not fit the batch: the message says what is wrong.
+    case invalidAdapters(String)
 
     public var description: String {
         switch self {
@@ -66,6 +68,7 @@ public enum ForwardError: Error, Equatable, CustomStringConvertible {
         case let .negativeCachedLength(s, n): return "sequence \(s): cachedLength \(n) is negative; give the positions already in its pages (0 or more)"
         case let .sharedPage(s, p): return "sequence \(s): KV page \(p) is used twice in the batch; give every sequence pages of its own"
         case .emptyPrompt: return "the prompt is empty: give at least one token"
+        case let .invalidAdapters(message): return "invalid batch adapters: \(message)"
         case let .cacheTooLarge(n, bytes, memory):
             return "\(n) positions need \(bytes.map { "\($0 >> 20) MiB" } ?? "more than 2^63 bytes") of KV cache, more than the machine's \(memory >> 20) MiB; ask for fewer steps"
         }

@@ -47,7 +47,16 @@ public struct LlamaModel: Sendable {
     public func forward(
         _ batch: [SequenceChunk], cache: KVPagePool, scratch: ForwardScratch, adapters: (any ProjectionAdapter)? = nil
     ) throws -> Matrix {
+        try forward(batch, cache: cache, scratch: scratch, adapters: BatchAdapters(shared: adapters))
+    }
+
+    /// `forward(_:cache:scratch:adapters:)` with sequences under different adapter sets (`BatchAdapters`):
+    /// the base products run once over every row, a shared merged weight on the shared rows, and each set's
+    /// unmerged delta on its own rows. Throws `ForwardError.invalidAdapters` for an assignment that does not fit.
+    public func forward(_ batch: [SequenceChunk], cache: KVPagePool, scratch: ForwardScratch, adapters: BatchAdapters) throws -> Matrix {
         try validate(batch, cache: cache)
+        let rowPlan = try RowPlan(batch, adapters: adapters)
+        let projector = Projector(adapters: adapters, plan: rowPlan)
         let c = config
         let totalTokens = batch.reduce(0) { $0 + $1.tokens.count }
         let logitRows = batch.reduce(0) { $0 + $1.logitRowCount }
@@ -77,16 +86,16 @@ public struct LlamaModel: Sendable {
         let plan = attentionPlan(batch)
         for (l, layer) in weights.layers.enumerated() {
             RMSNorm.apply(x: x, ldx: d, weight: layer.inputNorm.pointer, y: xn, ldy: d, rows: totalTokens, dim: d, eps: c.rmsNormEps)
-            project(.qkv, layer: l, weights: layer, adapters: adapters, x: xn, ldx: d, rows: totalTokens, y: qkv, ldy: qkvWidth, accumulate: false)
+            projector.project(.qkv, layer: l, weights: layer, x: xn, ldx: d, rows: totalTokens, y: qkv, ldy: qkvWidth, accumulate: false)
             rotateAndStore(batch, rows: rowSequence, rowStart: rowStart, layer: l, qkv: qkv, scratch: scratch, cache: cache)
             attend(batch, plan: plan, rowStart: rowStart, layer: l, cache: cache, scratch: scratch)
-            project(.o, layer: l, weights: layer, adapters: adapters, x: attn, ldx: c.queryDim, rows: totalTokens, y: x, ldy: d, accumulate: true)
+            projector.project(.o, layer: l, weights: layer, x: attn, ldx: c.queryDim, rows: totalTokens, y: x, ldy: d, accumulate: true)
 
             RMSNorm.apply(x: x, ldx: d, weight: layer.postNorm.pointer, y: xn, ldy: d, rows: totalTokens, dim: d, eps: c.rmsNormEps)
             let gu = scratch.gateUp.pointer, act = scratch.activated.pointer
-            project(.gateUp, layer: l, weights: layer, adapters: adapters, x: xn, ldx: d, rows: totalTokens, y: gu, ldy: 2 * c.intermediateSize, accumulate: false)
+            projector.project(.gateUp, layer: l, weights: layer, x: xn, ldx: d, rows: totalTokens, y: gu, ldy: 2 * c.intermediateSize, accumulate: false)
             Activation.siluGate(gateUp: gu, ld: 2 * c.intermediateSize, out: act, ldo: c.intermediateSize, rows: totalTokens, dim: c.intermediateSize)
-            project(.down, layer: l, weights: layer, adapters: adapters, x: act, ldx: c.intermediateSize, rows: totalTokens, y: x, ldy: d, accumulate: true)
+            projector.project(.down, layer: l, weights: layer, x: act, ldx: c.intermediateSize, rows: totalTokens, y: x, ldy: d, accumulate: true)
         }
 
         // Final norm and LM head for the requested rows only.
@@ -103,17 +112,6 @@ public struct LlamaModel: Sendable {
         let logits = Matrix(uninitializedRows: logitRows, cols: c.vocabSize)
         PanelGEMM.multiply(weights.lmHead, x: xn, ldx: d, rows: logitRows, y: logits.pointer, ldy: c.vocabSize)
         return logits
-    }
-
-    /// One fused projection, with the adapters' merged weight or unmerged delta when present.
-    @inline(__always)
-    private func project(
-        _ slot: FusedLinear, layer: Int, weights layerWeights: LlamaLayerWeights, adapters: (any ProjectionAdapter)?,
-        x: UnsafePointer<Float>, ldx: Int, rows: Int, y: UnsafeMutablePointer<Float>, ldy: Int, accumulate: Bool
-    ) {
-        let weight = adapters?.mergedWeight(layer: layer, slot: slot) ?? layerWeights.weight(slot)
-        PanelGEMM.multiply(weight, x: x, ldx: ldx, rows: rows, y: y, ldy: ldy, accumulate: accumulate)
-        adapters?.addDelta(layer: layer, slot: slot, x: x, ldx: ldx, rows: rows, y: y, ldy: ldy)
     }
 
     private func validate(_ batch: [SequenceChunk], cache: KVPagePool) throws {

@@ -35,21 +35,38 @@ public enum PanelGEMM {
         let weight: PanelMatrix
         let x: UnsafePointer<Float>, ldx: Int
         let y: UnsafeMutablePointer<Float>, ldy: Int
-        /// `y (+)= x·Wᵀ`, with the strides of `multiply`.
+        /// Rows of this product; nil: the rows of the call.
+        let rows: Int?
+        /// `y (+)= x·Wᵀ`, with the strides of `multiply`, over the call's rows.
         public init(_ weight: PanelMatrix, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int) {
+            self.init(weight, x: x, ldx: ldx, rows: nil, y: y, ldy: ldy)
+        }
+        /// `y (+)= x·Wᵀ` over `rows` rows of its own (`multiply(each:accumulate:)`, or nil for the call's rows).
+        public init(_ weight: PanelMatrix, x: UnsafePointer<Float>, ldx: Int, rows: Int?, y: UnsafeMutablePointer<Float>, ldy: Int) {
             self.weight = weight
             self.x = x
             self.ldx = ldx
             self.y = y
             self.ldy = ldy
+            self.rows = rows
         }
     }
 
     /// Several independent products over the same number of rows in one parallel section (the per-projection
     /// B products of an unmerged LoRA delta: small, and each hand-off to the workers costs microseconds).
     public static func multiply(each products: [Product], rows: Int, accumulate: Bool) {
-        let jobs = products.map { Job($0.weight, x: $0.x, ldx: $0.ldx, y: $0.y, ldy: $0.ldy, panelStride: PanelMatrix.width, accumulate: accumulate) }
+        let jobs = products.map {
+            Job($0.weight, x: $0.x, ldx: $0.ldx, y: $0.y, ldy: $0.ldy, panelStride: PanelMatrix.width, accumulate: accumulate, rows: $0.rows ?? rows)
+        }
         jobs.withUnsafeBufferPointer { run($0, rows: rows) }
+    }
+
+    /// Several independent products, each over its own rows (`Product(_:x:ldx:rows:y:ldy:)`), in one parallel
+    /// section: the LoRA deltas of several adapter sets, each on the rows of the jobs that use it. Each row's
+    /// result is what a call with that product alone would give.
+    public static func multiply(each products: [Product], accumulate: Bool) {
+        let rows = products.reduce(0) { max($0, $1.rows ?? 0) }
+        multiply(each: products, rows: rows, accumulate: accumulate)
     }
 
     /// Adds the product `B · A` into `target`'s panels `firstPanel ..< firstPanel + b.panelCount`: a LoRA delta
@@ -86,8 +103,7 @@ public enum PanelGEMM {
                     var upcoming: Range<Int>?
                     var first = 0
                     while first < rows {
-                        let count = min(rowBlock, rows - first)
-                        let lastBlock = first + count >= rows
+                        let lastBlock = first + rowBlock >= rows
                         for g in current {
                             let following: Int?
                             if g + 1 < current.upperBound {
@@ -100,13 +116,17 @@ public enum PanelGEMM {
                                 following = upcoming?.lowerBound
                             }
                             let (j, panel) = locate(g, in: jobs)
+                            // A product with fewer rows than the call is done once its rows are.
+                            let jobRows = min(rows, jobs[j].rows)
+                            guard first < jobRows else { continue }
+                            let count = min(rowBlock, jobRows - first)
                             let next = following.map { f -> UnsafeRawPointer in
                                 let (k, q) = locate(f, in: jobs)
                                 return jobs[k].panelStart(q)
                             }
                             jobs[j].run(panel: panel, next: next, firstRow: first, rowCount: count, temp: tempBase)
                         }
-                        first += count
+                        first += rowBlock
                     }
                     band = upcoming
                 }
@@ -140,12 +160,16 @@ private struct Job: @unchecked Sendable {
     /// Distance in y between the first columns of consecutive panels (`width` for a row-major y).
     let panelStride: Int
     let accumulate: Bool
+    /// Rows of x this product covers (at most the call's rows).
+    let rows: Int
 
     static let width = PanelMatrix.width
     /// Tiles of a chunk that prefetch the next chunk between them.
     static let prefetchingTiles = 4
 
-    init(_ weight: PanelMatrix, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int, panelStride: Int, accumulate: Bool) {
+    init(_ weight: PanelMatrix, x: UnsafePointer<Float>, ldx: Int, y: UnsafeMutablePointer<Float>, ldy: Int, panelStride: Int, accumulate: Bool,
+         rows: Int = .max) {
+        self.rows = rows
         panels = UnsafeRawPointer(weight.bytes)
         element = weight.element
         depth = weight.cols

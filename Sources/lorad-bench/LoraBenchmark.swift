@@ -27,14 +27,26 @@ struct LoraBenchmark: ParsableCommand {
     @Option(help: "Decode steps timed per measurement.")
     var steps = 24
 
+    @Flag(help: "Per-job adapters: --jobs decode jobs all on one shared unmerged adapter, then each on its own.")
+    var perJob = false
+
+    @Option(help: "Concurrent jobs for --per-job.")
+    var jobs = 16
+
+    @Option(help: "Interleaved rounds for --per-job (each configuration keeps its best median).")
+    var rounds = 5
+
     func validate() throws {
         try requireAtLeast(1, rank, option: "--rank")
         try requireAtLeast(1, steps, option: "--steps")
         try batches.require(atLeast: 1, option: "--batches")
         try adapters.require(atLeast: 0, option: "--adapters")
+        try requireAtLeast(1, jobs, option: "--jobs")
+        try requireAtLeast(1, rounds, option: "--rounds")
     }
 
     mutating func run() throws {
+        if perJob { return try runPerJob() }
         let config = shape.config
         print("lorad-bench lora --shape \(shape.rawValue) --weights \(weights.rawValue) --rank \(rank)")
         MachineCeilings.measureAndReport()
@@ -76,7 +88,7 @@ struct LoraBenchmark: ParsableCommand {
             var best = [Double](repeating: 0, count: configs.count)
             for _ in 0..<3 {
                 for (i, config) in configs.enumerated() {
-                    best[i] = max(best[i], try decodeRate(model, set: config.set, batch: batch, cache: cache, scratch: scratch))
+                    best[i] = max(best[i], try decodeRate(model, adapters: BatchAdapters(shared: config.set), batch: batch, cache: cache, scratch: scratch))
                 }
             }
             for (i, config) in configs.enumerated() {
@@ -85,8 +97,9 @@ struct LoraBenchmark: ParsableCommand {
         }
     }
 
-    /// Tokens/s over `steps` decode steps of `batch` sequences with 64 cached positions each.
-    func decodeRate(_ model: LlamaModel, set: AdapterSet, batch: Int, cache: KVPagePool, scratch: ForwardScratch) throws -> Double {
+    /// Tokens/s over `steps` decode steps of `batch` sequences with 64 cached positions each, each sequence under
+    /// its adapters of `adapters` (prefilled alone under them).
+    func decodeRate(_ model: LlamaModel, adapters: BatchAdapters, batch: Int, cache: KVPagePool, scratch: ForwardScratch) throws -> Double {
         let context = 64
         var pages: [[Int32]] = []
         for _ in 0..<batch {
@@ -96,13 +109,15 @@ struct LoraBenchmark: ParsableCommand {
         defer { for p in pages { cache.release(p) } }
         let prompt = (0..<context).map { Int32(($0 * 11 + 3) % model.config.vocabSize) }
         for s in 0..<batch {
-            _ = try model.forward([SequenceChunk(tokens: prompt, pages: pages[s], cachedLength: 0)], cache: cache, scratch: scratch, adapters: set)
+            var alone = adapters
+            alone.assignment = adapters.assignment.isEmpty ? [] : [adapters.assignment[s]]
+            _ = try model.forward([SequenceChunk(tokens: prompt, pages: pages[s], cachedLength: 0)], cache: cache, scratch: scratch, adapters: alone)
         }
         var times: [Double] = []
         for step in 0...steps {
             let chunks = (0..<batch).map { SequenceChunk(tokens: [Int32((step * 7 + $0) % 100)], pages: pages[$0], cachedLength: context + step) }
             let t = Clock.now()
-            _ = try model.forward(chunks, cache: cache, scratch: scratch, adapters: set)
+            _ = try model.forward(chunks, cache: cache, scratch: scratch, adapters: adapters)
             if step > 0 { times.append(Clock.seconds(since: t)) }
         }
         // Median step: robust to the machine's neighbours.

@@ -17,10 +17,13 @@ struct GenerateCommand: ParsableCommand {
         discussion: """
             Each input line is a JSON object: "prompt" (text) or "tokens" (ids), and optionally "maxTokens", \
             "temperature", "topK", "topP", "minP", "repetitionPenalty", "presencePenalty", "frequencyPenalty", \
-            "seed", "stop" (a string or a list), "stopTokens", "ignoreEos", "logprobs". Sampling not given comes \
-            from the model's generation_config.json (greedy without do_sample); without "seed" a sampled job uses \
-            a random seed. Each output line, in input order, is {"tokens", "text", "finishReason", "usage", \
-            "epoch", "adapters"} (plus "logprobs" when asked), or {"error"} for a job that was refused.
+            "seed", "stop" (a string or a list), "stopTokens", "ignoreEos", "logprobs", and "loras": the job's own \
+            adapters, [{"adapter": DIR, "scale": S}] (scale default 1; [] is the base model), instead of the \
+            --adapter set; each directory is loaded once and shared by the jobs that name it. Sampling not given \
+            comes from the model's generation_config.json (greedy without do_sample); without "seed" a sampled job \
+            uses a random seed. Each output line, in input order, is {"tokens", "text", "finishReason", "usage", \
+            "epoch", "adapters"} (no "epoch" for a job with "loras"; plus "logprobs" when asked), or {"error"} for \
+            a job that was refused.
             Example:
               echo '{"prompt":"Once upon a time","maxTokens":32}' | lorad generate --model ./stories260K --adapter ./dragon:0.5 --jobs -
             """)
@@ -64,6 +67,7 @@ struct GenerateCommand: ParsableCommand {
             throw CLIError("cannot load model: \(error)")
         }
         let adapters = try adapterOptions.adapterSet(for: loaded)
+        let jobAdapters = JobAdapters(model: loaded.config)
         var logger = Logger(label: "lorad.generate", factory: { StreamLogHandler.standardError(label: $0) })
         logger.logLevel = .warning
         let engine: Engine
@@ -85,7 +89,7 @@ struct GenerateCommand: ParsableCommand {
         for (index, parsed) in requests.enumerated() {
             let request: GenerationRequest
             do {
-                request = try parsed.get().request(defaults: defaults)
+                request = try parsed.get().request(defaults: defaults, adapters: jobAdapters, number: lines[index].number)
             } catch {
                 results.withLock { $0[index] = JobResult(error: "\(error)") }
                 continue
@@ -180,7 +184,7 @@ struct JobResult: Encodable {
         if text == nil { text = "" }
         finishReason = summary.finishReason.rawValue
         usage = .init(promptTokens: summary.promptTokens, completionTokens: summary.completionTokens)
-        epoch = summary.epoch
+        epoch = summary.globalEpoch
         adapters = summary.adapters
         if logprobsRequested, logprobs == nil { logprobs = [] }
     }
@@ -212,10 +216,18 @@ struct JobLine: Decodable {
     var stopTokens: [Int32]?
     var ignoreEos: Bool?
     var logprobs: Bool?
+    var loras: [LoraSpec]?
+
+    /// One entry of "loras": an adapter directory and its user scale.
+    struct LoraSpec: Decodable {
+        var adapter: String
+        var scale: Float?
+        static let keys: Set<String> = ["adapter", "scale"]
+    }
 
     static let keys: Set<String> = [
         "prompt", "tokens", "maxTokens", "temperature", "topK", "topP", "minP", "repetitionPenalty", "presencePenalty",
-        "frequencyPenalty", "seed", "stop", "stopTokens", "ignoreEos", "logprobs",
+        "frequencyPenalty", "seed", "stop", "stopTokens", "ignoreEos", "logprobs", "loras",
     ]
 
     /// Parses a line; unknown keys are errors (a typo would otherwise be silently ignored).
@@ -227,6 +239,14 @@ struct JobLine: Decodable {
         if let unknown = object.keys.sorted().first(where: { !keys.contains($0) }) {
             throw CLIError("line \(number): unknown key \"\(unknown)\" (known: \(keys.sorted().joined(separator: ", ")))")
         }
+        for entry in object["loras"] as? [Any] ?? [] {
+            guard let fields = entry as? [String: Any] else {
+                throw CLIError("line \(number): each \"loras\" entry is an object {\"adapter\": DIR, \"scale\": S}")
+            }
+            if let unknown = fields.keys.sorted().first(where: { !LoraSpec.keys.contains($0) }) {
+                throw CLIError("line \(number): unknown key \"\(unknown)\" in a \"loras\" entry (known: adapter, scale)")
+            }
+        }
         let job: JobLine
         do { job = try JSONDecoder().decode(JobLine.self, from: data) } catch {
             throw CLIError("line \(number): \(error)")
@@ -237,7 +257,18 @@ struct JobLine: Decodable {
         return job
     }
 
-    func request(defaults: SamplingParameters) -> GenerationRequest {
+    /// The engine request; "loras" directories are loaded through `adapters` (once per directory). Throws a
+    /// `CLIError` naming line `number` when one cannot be loaded.
+    func request(defaults: SamplingParameters, adapters: JobAdapters, number: Int) throws -> GenerationRequest {
+        let own = try loras.map { specs in
+            try specs.map { spec in
+                do {
+                    return AdapterSet.Entry(adapter: try adapters.adapter(spec.adapter), scale: spec.scale ?? 1)
+                } catch {
+                    throw CLIError("line \(number): cannot load adapter \(spec.adapter): \(error)")
+                }
+            }
+        }
         var s = defaults
         if let v = temperature { s.temperature = v }
         if let v = topK { s.topK = v }
@@ -250,6 +281,6 @@ struct JobLine: Decodable {
         return GenerationRequest(
             prompt: tokens.map { .tokens($0) } ?? .text(prompt ?? ""), sampling: s,
             stop: StopConditions(maxNewTokens: maxTokens, stopTokenIds: stopTokens ?? [], stopStrings: stop?.values ?? [], ignoreEos: ignoreEos ?? false),
-            logprobs: logprobs ?? false)
+            logprobs: logprobs ?? false, loras: own)
     }
 }

@@ -184,6 +184,34 @@ struct CLITests {
         #expect(third["finishReason"] as? String == "stop" && (third["text"] as? String)?.contains("Spark") == false)
     }
 
+    /// Job lines with their own adapters ("loras") beside jobs on the --adapter set: each line's result is the
+    /// one it gets alone (batch 1), with its own adapters and no epoch.
+    @Test func generateJobLinesNameTheirOwnAdapters() throws {
+        let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
+        let dragon = CLI.fixtures.appendingPathComponent("adapters/stories260K/dragon").path
+        let snow = CLI.fixtures.appendingPathComponent("adapters/stories260K/snow").path
+        let jobs = """
+            {"prompt": "Once upon a time", "maxTokens": 20, "loras": [{"adapter": "\(snow)", "scale": 1}]}
+            {"prompt": "Once upon a time", "maxTokens": 20}
+            {"prompt": "Once upon a time", "maxTokens": 20, "loras": []}
+            {"prompt": "One day", "maxTokens": 12, "temperature": 0.8, "seed": 5, "loras": [{"adapter": "\(dragon)", "scale": 0.5}, {"adapter": "\(snow)"}]}
+            {"prompt": "One day", "loras": [{"adapter": "\(snow)", "weight": 1}]}
+
+            """
+        let batched = try CLI.run(["generate", "--model", model, "--adapter", dragon, "--jobs", "-"], stdin: jobs)
+        let alone = try CLI.run(["generate", "--model", model, "--adapter", dragon, "--jobs", "-", "--max-batch-size", "1"], stdin: jobs)
+        #expect(batched.status != 0 && batched.stdout == alone.stdout)
+        let lines = try batched.stdout.split(separator: "\n").map { try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]) }
+        #expect(lines.count == 5)
+        guard lines.count == 5 else { return }
+        #expect((lines[0]["text"] as? String)?.contains("snow") == true, "\(lines[0])")
+        #expect(lines[0]["epoch"] == nil && (lines[0]["adapters"] as? [[String: Any]])?.first?["name"] as? String == "snow")
+        #expect((lines[1]["text"] as? String)?.contains("dragon") == true && lines[1]["epoch"] as? Int == 0)
+        #expect((lines[2]["adapters"] as? [Any])?.isEmpty == true && lines[2]["epoch"] == nil)
+        #expect((lines[3]["adapters"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["dragon", "snow"])
+        #expect((lines[4]["error"] as? String)?.hasPrefix("line 5: unknown key \"weight\" in a \"loras\" entry") == true, "\(lines[4])")
+    }
+
     @Test func generateErrorsNameTheInputLine() throws {
         let model = CLI.fixtures.appendingPathComponent("models/stories260K").path
         // Blank lines give no result but still count: the bad job is on line 4 of the input.
