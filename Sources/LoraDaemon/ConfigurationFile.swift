@@ -69,6 +69,10 @@ enum ConfigurationFile {
                 guard v >= 0, v <= Int.max >> 20 else { throw s.invalid("merge_budget_mb", "must be 0 or more, got \(v)") }
                 c.engine.mergeBudgetBytes = v << 20
             }
+            if let v = try s.int("adapter_cache_mb") {
+                guard v >= 1, v <= Int.max >> 20 else { throw s.invalid("adapter_cache_mb", "must be 1 or more, got \(v)") }
+                c.engine.adapterCacheBytes = v << 20
+            }
             if let v = try s.string("kv_cache_precision") {
                 guard let p = KVCachePrecision(rawValue: v) else { throw s.invalid("kv_cache_precision", "must be \"f32\" or \"f16\", got \"\(v)\"") }
                 c.engine.kvCachePrecision = p

@@ -21,6 +21,7 @@ public enum ConfigurationSummary {
             ("engine.lora_mode", e.loraMode.rawValue),
             ("engine.merge_budget_mb", "\(e.mergeBudgetBytes >> 20)"),
             ("engine.kv_cache_precision", e.kvCachePrecision.rawValue),
+            ("engine.adapter_cache_mb", "\(e.adapterCacheBytes >> 20)"),
             ("access.admin_users", c.adminUsers.isEmpty ? "(root and lorad's own user only)" : c.adminUsers.joined(separator: ", ")),
             ("access.admin_groups", c.adminGroups.isEmpty ? "(none)" : c.adminGroups.joined(separator: ", ")),
             ("access.import_roots", c.importRoots.isEmpty ? "(any readable path)" : c.importRoots.joined(separator: ", ")),

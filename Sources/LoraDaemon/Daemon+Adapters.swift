@@ -6,9 +6,12 @@ extension Daemon {
     /// `listAdapters`: every registered adapter, with whether it is active, compatible and intact.
     func listAdapters(_ params: JSONValue, _ context: any CallContext) {
         do {
-            let active = activeNames
+            let active = Set(engine.status().adapters.map(\.name))
+            let inUse = activeNames
             let records = try registry.list()
-            context.reply(.success(["adapters": .array(records.map { Self.json($0, active: active.contains($0.name)) })]))
+            context.reply(.success(["adapters": .array(records.map {
+                Self.json($0, active: active.contains($0.name), inUse: inUse.contains($0.name))
+            })]))
         } catch {
             context.reply(.failure(DaemonErrors.map(error)))
         }
@@ -36,7 +39,7 @@ extension Daemon {
                 registryChanged()
                 loaded.prune(keeping: Set((try? registry.list())?.map(\.digest) ?? []))
                 logger.info("adapter added", metadata: ["adapter": "\(name)", "digest": "\(record.digest)", "peer_uid": "\(context.peerUID)"])
-                context.reply(.success(Self.json(record, active: false)))
+                context.reply(.success(Self.json(record, active: false, inUse: false)))
             } catch {
                 context.reply(.failure(DaemonErrors.map(error)))
             }
@@ -80,7 +83,8 @@ extension Daemon {
     }
 
     /// One adapter as `listAdapters` and `addAdapter` show it.
-    static func json(_ r: AdapterRecord, active: Bool) -> JSONValue {
+    /// `active`: in the global set; `inUse`: in the global set or named by a queued or running job.
+    static func json(_ r: AdapterRecord, active: Bool, inUse: Bool) -> JSONValue {
         var fields: [(String, JSONValue)] = [
             ("name", .string(r.name)), ("digest", .string(r.digest)), ("rank", .int(r.rank)), ("alpha", .double(r.alpha)),
             ("rsLoRA", .bool(r.useRSLoRA)), ("targetModules", .array(r.targetModules.map { .string($0) })),
@@ -88,7 +92,7 @@ extension Daemon {
         if let layers = r.layers { fields.append(("layers", .array(layers.map { .int($0) }))) }
         fields += [
             ("sizeBytes", .int64(r.sizeBytes)), ("addedAt", .string(ISO8601DateFormatter().string(from: r.addedAt))),
-            ("active", .bool(active)), ("compatible", .bool(r.compatible)),
+            ("active", .bool(active)), ("inUse", .bool(inUse)), ("compatible", .bool(r.compatible)),
         ]
         if let broken = r.broken { fields.append(("broken", .string(broken))) }
         return .object(fields)

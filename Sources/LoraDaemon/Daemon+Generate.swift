@@ -15,6 +15,21 @@ extension Daemon {
         } catch {
             return context.reply(.failure(error))
         }
+        guard let own = parsed.ownAdapters else { return submit(parsed, context) }
+        // Loading an adapter the first time reads its files: not on the socket's queue.
+        work.async { [self] in
+            var parsed = parsed
+            do {
+                parsed.request.loras = try own.map { try loaded.entry(named: $0.name, scale: $0.scale) }
+            } catch {
+                return context.reply(.failure(DaemonErrors.map(error)))
+            }
+            submit(parsed, context)
+        }
+    }
+
+    /// Submits a parsed `generate` to the engine and tracks its job.
+    private func submit(_ parsed: GenerateParameters, _ context: any CallContext) {
         let engine = self.engine
         let call = GenerateCall(context: context, stream: parsed.stream, logprobs: parsed.request.logprobs, tracker: jobs,
                                 cancel: { engine.cancel($0) })
@@ -27,7 +42,8 @@ extension Daemon {
         let promptTokens: Int
         if case .tokens(let t) = parsed.request.prompt { promptTokens = t.count } else { promptTokens = 0 }
         call.submitted(id, entry: JobTracker.Entry(id: id, ownerUID: context.peerUID, connection: context.connectionID, stream: parsed.stream,
-                                                   promptTokens: promptTokens, submittedAt: Date()))
+                                                   promptTokens: promptTokens, submittedAt: Date(),
+                                                   ownAdapters: parsed.request.loras.map { $0.map { AdapterDescription(name: $0.adapter.name, scale: $0.scale) } }))
         context.onClose { [jobs] in
             if jobs.entry(id) != nil { engine.cancel(id) }
         }
@@ -60,6 +76,7 @@ extension Daemon {
                 ("submittedAt", .string(formatter.string(from: e.submittedAt))),
             ]
             if let epoch = e.epoch { fields.append(("epoch", .uint64(epoch))) }
+            if let own = e.ownAdapters { fields.append(("loras", LorasView.json(epoch: nil, adapters: own))) }
             return .object(fields)
         }
         context.reply(.success(["jobs": .array(list)]))

@@ -17,7 +17,7 @@ extension Daemon {
     func setLoras(_ params: JSONValue, _ context: any CallContext) {
         let requested: [(name: String, scale: Float)]
         do {
-            requested = try Self.parseEntries(params["adapters"])
+            requested = try Self.parseEntries(params["adapters"], parameter: "adapters")
         } catch {
             return context.reply(.failure(error))
         }
@@ -49,28 +49,28 @@ extension Daemon {
         }
     }
 
-    /// `adapters`: null, or a list of `{name, scale?}` with each name at most once.
-    static func parseEntries(_ value: JSONValue?) throws -> [(name: String, scale: Float)] {
+    /// `adapters` (setLoras) or `loras` (generate): null, or a list of `{name, scale?}` with each name at most once.
+    static func parseEntries(_ value: JSONValue?, parameter: String) throws -> [(name: String, scale: Float)] {
         guard let value, !value.isNull else { return [] }
-        guard let items = value.arrayValue else { throw InvalidParams("adapters must be null or an array of {name, scale}, got \(value.kindDescription)") }
+        guard let items = value.arrayValue else { throw InvalidParams("\(parameter) must be null or an array of {name, scale}, got \(value.kindDescription)") }
         var seen: Set<String> = []
         return try items.enumerated().map { index, item in
-            guard let members = item.objectValue else { throw InvalidParams("adapters[\(index)] must be an object {name, scale}, got \(item.kindDescription)") }
+            guard let members = item.objectValue else { throw InvalidParams("\(parameter)[\(index)] must be an object {name, scale}, got \(item.kindDescription)") }
             if let extra = members.first(where: { $0.0 != "name" && $0.0 != "scale" }) {
-                throw InvalidParams("adapters[\(index)] has an unknown member \(extra.0); an entry is {name, scale}")
+                throw InvalidParams("\(parameter)[\(index)] has an unknown member \(extra.0); an entry is {name, scale}")
             }
-            guard let name = item["name"]?.stringValue else { throw InvalidParams("adapters[\(index)].name must be a string") }
+            guard let name = item["name"]?.stringValue else { throw InvalidParams("\(parameter)[\(index)].name must be a string") }
             let scale: Float
             if let s = item["scale"] {
                 guard let d = s.numberValue?.double, d.isFinite, let f = Float(exactly: Float(d)), f.isFinite else {
-                    throw InvalidParams("adapters[\(index)].scale must be a finite number, got \(s.numberValue?.text ?? s.kindDescription)")
+                    throw InvalidParams("\(parameter)[\(index)].scale must be a finite number, got \(s.numberValue?.text ?? s.kindDescription)")
                 }
                 scale = f
             } else {
                 scale = 1
             }
             guard seen.insert(name).inserted else {
-                throw InvalidParams("adapters names \(name) twice; give it once, with the sum of the scales")
+                throw InvalidParams("\(parameter) names \(name) twice; give it once, with the sum of the scales")
             }
             return (name, scale)
         }

@@ -52,6 +52,8 @@ extension Daemon {
                 RPCParam("ignoreEos", .boolean),
                 RPCParam("logprobs", .boolean, description: "report each token's log-probability"),
                 RPCParam("stream", .boolean, description: "reply {jobId} at once, then stream notifications"),
+                RPCParam("loras", .nullable(.array(of: adapterEntry, maxCount: 64)),
+                         description: "the job's own adapters [{name, scale}] ([] for the base model), instead of the global set; a pending setLoras does not hold it"),
             ]) { $0.generate },
             method("cancel", "Cancels a queued or running job (one's own, or any for an admin).",
                    [RPCParam("jobId", .uint64, required: true)]) { $0.cancel },

@@ -21,6 +21,11 @@ extension Daemon {
                 "precision": .string(c.kvCachePrecision.rawValue),
             ],
             "loraMode": .string(c.loraMode.rawValue),
+            "adapterCache": [
+                "entries": .int(s.adapterCache.entries), "entriesInUse": .int(s.adapterCache.entriesInUse),
+                "bytes": .int(s.adapterCache.bytes), "limitBytes": .int(s.adapterCache.limitBytes),
+                "hits": .int(s.adapterCache.hits), "builds": .int(s.adapterCache.builds), "evictions": .int(s.adapterCache.evictions),
+            ],
         ]
         var loras = LorasView.json(epoch: s.epoch, adapters: s.adapters).objectValue ?? []
         if let restoreProblem { loras.append(("restoreProblem", .string(restoreProblem))) }

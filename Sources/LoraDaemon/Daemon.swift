@@ -179,8 +179,9 @@ public final class Daemon: Sendable {
         live.withLock { $0.authorization }.isAdmin(uid: context.peerUID, gid: context.peerGID)
     }
 
-    /// Names of the adapters in the engine's current set.
-    var activeNames: Set<String> { Set(engine.status().adapters.map(\.name)) }
+    /// Names of the adapters in use: the global set's, and those of queued and running jobs that named their own
+    /// (neither may be removed or replaced).
+    var activeNames: Set<String> { engine.adaptersInUse() }
 }
 
 /// Why lorad could not start.

@@ -26,6 +26,10 @@ enum DaemonErrors {
             return DaemonError(.promptTooLong, message, details: [("promptTokens", .int(prompt)), ("maxPositions", .int(maxPositions))])
         case let .requestTooLarge(limit, size, max):
             return DaemonError(.promptTooLong, message, details: [("limit", .string(limit.rawValue)), ("size", .int(size)), ("max", .int(max))])
+        case let .adapterCacheFull(needed, inUse, limit):
+            var details: [(String, JSONValue)] = [("inUseBytes", .int(inUse)), ("limitBytes", .int(limit))]
+            if let needed { details.append(("neededBytes", .int(needed))) }
+            return DaemonError(.busy, message, details: details)
         case .invalidRequest, .noTokenizer:
             return InvalidParams(message)
         case let .drainTimeout(running, timeout):

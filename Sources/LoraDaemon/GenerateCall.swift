@@ -90,7 +90,8 @@ final class GenerateCall: Sendable {
         fields.append(("finishReason", .string(summary.finishReason.rawValue)))
         if let stop = summary.stopString { fields.append(("stopString", .string(stop))) }
         fields.append(("usage", ["promptTokens": .int(summary.promptTokens), "completionTokens": .int(summary.completionTokens)]))
-        fields.append(("loras", LorasView.json(epoch: summary.epoch, adapters: summary.adapters)))
+        // A job with its own adapters reports them, and no epoch: it did not run under the global set.
+        fields.append(("loras", LorasView.json(epoch: summary.globalEpoch, adapters: summary.adapters)))
         let tokensPerSecond = summary.decodeSeconds > 0 ? Double(max(0, summary.completionTokens - 1)) / summary.decodeSeconds : 0
         fields.append(("timing", [
             "queueMs": .double((summary.queueSeconds * 1000).rounded(toPlaces: 3)),
@@ -102,10 +103,12 @@ final class GenerateCall: Sendable {
     }
 }
 
-/// How an adapter set is shown: `{epoch, adapters: [{name, scale}]}`.
+/// How an adapter set is shown: `{epoch, adapters: [{name, scale}]}`; a job's own set has no epoch.
 enum LorasView {
-    static func json(epoch: UInt64, adapters: [AdapterDescription]) -> JSONValue {
-        ["epoch": .uint64(epoch), "adapters": .array(adapters.map { ["name": .string($0.name), "scale": .float($0.scale)] })]
+    static func json(epoch: UInt64?, adapters: [AdapterDescription]) -> JSONValue {
+        let list: JSONValue = .array(adapters.map { ["name": .string($0.name), "scale": .float($0.scale)] })
+        guard let epoch else { return ["adapters": list] }
+        return ["epoch": .uint64(epoch), "adapters": list]
     }
 }
 

@@ -6,6 +6,8 @@ import LoraJSON
 struct GenerateParameters: Sendable {
     var request: GenerationRequest
     var stream: Bool
+    /// The job's own adapters (`loras`), to be loaded and put into `request.loras`; nil: the global set.
+    var ownAdapters: [(name: String, scale: Float)]?
 
     /// `defaults` is the model's sampling (generation_config.json); fields the request sets override it.
     init(_ params: JSONValue, defaults: SamplingParameters) throws {
@@ -55,6 +57,9 @@ struct GenerateParameters: Sendable {
         stop.ignoreEos = params["ignoreEos"]?.boolValue ?? false
         request = GenerationRequest(prompt: prompt, sampling: sampling, stop: stop, logprobs: params["logprobs"]?.boolValue ?? false)
         stream = params["stream"]?.boolValue ?? false
+        if let loras = params["loras"], !loras.isNull {
+            ownAdapters = try Daemon.parseEntries(loras, parameter: "loras")
+        }
     }
 }
 

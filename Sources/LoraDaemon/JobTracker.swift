@@ -23,6 +23,8 @@ final class JobTracker: Sendable {
         var completionTokens = 0
         var submittedAt: Date
         var epoch: UInt64?
+        /// The job's own adapters (`generate {loras}`); nil for a job on the global set.
+        var ownAdapters: [AdapterDescription]?
     }
 
     private let entries = Mutex<[JobID: Entry]>([:])
@@ -32,7 +34,8 @@ final class JobTracker: Sendable {
     func started(_ id: JobID, epoch: UInt64) {
         entries.withLock { jobs in
             jobs[id]?.state = .running
-            jobs[id]?.epoch = epoch
+            // A job with its own adapters does not run under the global set: its epoch would mean nothing.
+            if jobs[id]?.ownAdapters == nil { jobs[id]?.epoch = epoch }
         }
     }
 

@@ -18,13 +18,17 @@ final class LoadedAdapters: Sendable {
     /// The adapter registered as `name`, loaded and validated against the model, under that name. Throws
     /// `DaemonError` (AdapterNotFound, AdapterBroken, AdapterIncompatible, AdapterInvalid).
     func adapter(named name: String) throws -> LoraAdapter {
+        try load(name).adapter
+    }
+
+    private func load(_ name: String) throws -> (adapter: LoraAdapter, digest: String) {
         let record: AdapterRecord
         do {
             record = try registry.activatable(name: name)
         } catch {
             throw DaemonErrors.map(error)
         }
-        if let cached = cache.withLock({ $0[record.digest] }) { return cached.renamed(name) }
+        if let cached = cache.withLock({ $0[record.digest] }) { return (cached.renamed(name), record.digest) }
         let loaded: LoraAdapter
         do {
             loaded = try LoraAdapter(directory: registry.contentDirectory(for: record), model: model, name: name)
@@ -33,7 +37,14 @@ final class LoadedAdapters: Sendable {
                               details: [("adapter", .string(name))])
         }
         cache.withLock { $0[record.digest] = loaded }
-        return loaded
+        return (loaded, record.digest)
+    }
+
+    /// An adapter-set entry for `name` at `scale`, keyed by the registry's digest so that sets built from the
+    /// same content share the engine's cache whatever the adapters are called.
+    func entry(named name: String, scale: Float) throws -> AdapterSet.Entry {
+        let (adapter, digest) = try load(name)
+        return AdapterSet.Entry(adapter: adapter, scale: scale, contentKey: digest)
     }
 
     /// Forgets the adapters whose content is no longer registered.

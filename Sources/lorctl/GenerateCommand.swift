@@ -44,7 +44,19 @@ struct GenerateCommand: ParsableCommand {
     @Flag(name: .customLong("ignore-eos"), help: "Keep generating past the end-of-sequence token, up to --max-tokens.")
     var ignoreEOS = false
 
+    @Option(name: .customLong("adapter"), help: ArgumentHelp(
+        "Run this job with its own adapter NAME (scale 1) or NAME:SCALE instead of the set in force (repeatable).",
+        valueName: "name[:scale]"))
+    var adapters: [String] = []
+
+    @Flag(name: .customLong("no-adapters"), help: "Run this job on the base model, whatever set is in force.")
+    var noAdapters = false
+
     func validate() throws {
+        for adapter in adapters where LorasSetCommand.entry(adapter) == nil {
+            throw ValidationError("'\(adapter)' is not NAME or NAME:SCALE with a finite number as SCALE, e.g. dragon:0.5")
+        }
+        if noAdapters && !adapters.isEmpty { throw ValidationError("--no-adapters and --adapter contradict each other; give one") }
         if prompt == nil || prompt == "-", Terminal.stdinIsTerminal {
             throw ValidationError("give a PROMPT, or pipe one on standard input (echo 'Once upon a time' | lorctl generate)")
         }
@@ -60,6 +72,11 @@ struct GenerateCommand: ParsableCommand {
         if let seed { params.append(("seed", .uint64(seed))) }
         if !stop.isEmpty { params.append(("stop", .array(stop.map { .string($0) }))) }
         if ignoreEOS { params.append(("ignoreEos", true)) }
+        if noAdapters { params.append(("loras", [])) }
+        if !adapters.isEmpty {
+            let entries = adapters.compactMap(LorasSetCommand.entry)
+            params.append(("loras", .array(entries.map { ["name": .string($0.name), "scale": .double($0.scale)] })))
+        }
 
         let connection = client.connect()
         let interrupt = InterruptCanceller(socketPath: client.socketPath)

@@ -18,9 +18,10 @@ struct LorasGetCommand: ParsableCommand {
 
     /// `epoch 3: dragon:0.5, snow:1`, or `epoch 0: base model, no adapters`.
     static func summary(_ loras: JSONValue) -> String {
-        let epoch = loras["epoch"]?.intOrZero ?? 0
+        // A job that named its own adapters has no epoch of the global set.
+        let label = loras["epoch"].map { "epoch \($0.intOrZero)" } ?? "own adapters"
         let adapters = loras["adapters"]?.arrayValue ?? []
-        guard !adapters.isEmpty else { return "epoch \(epoch): base model, no adapters" }
-        return "epoch \(epoch): " + adapters.map { "\($0["name"]?.stringOrEmpty ?? "?"):\(Format.scale($0["scale"]?.doubleOrZero ?? 1))" }.joined(separator: ", ")
+        guard !adapters.isEmpty else { return "\(label): base model, no adapters" }
+        return "\(label): " + adapters.map { "\($0["name"]?.stringOrEmpty ?? "?"):\(Format.scale($0["scale"]?.doubleOrZero ?? 1))" }.joined(separator: ", ")
     }
 }
