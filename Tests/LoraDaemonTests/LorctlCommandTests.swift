@@ -123,9 +123,12 @@ struct LorctlCommandTests {
 
     @Test func jobsListAndCancel() throws {
         let daemon = try LoradProcess()
+        daemon.environment["LORAD_TEST_HOOKS"] = "1"
         try daemon.start()
         let long = try daemon.startLorctl(["generate", "Once upon a time", "--max-tokens", "500", "--ignore-eos"])
         #expect(try daemon.waitForRunningJobs(1))
+        // The engine is held (test hook) so the job is still running whatever the build's speed.
+        kill(daemon.pid, SIGUSR2)
         let jobs = try daemon.runLorctl(["jobs", "list", "--json"]).json()["jobs"]?.arrayValue ?? []
         let id = try #require(jobs.first?["jobId"]?.numberValue?.int)
         #expect(jobs.first?["stream"] == true)
@@ -134,6 +137,7 @@ struct LorctlCommandTests {
         #expect(table.dropFirst().first?.contains("running") == true)
         let cancelled = try daemon.runLorctl(["jobs", "cancel", "\(id)"])
         #expect(cancelled.stdout == "cancelled job \(id)\n")
+        kill(daemon.pid, SIGUSR2)
         // Someone else cancelled lorctl's job: it reports that and exits 1.
         #expect(long.wait() == 1)
         let gone = try daemon.runLorctl(["jobs", "cancel", "\(id)", "--json"])

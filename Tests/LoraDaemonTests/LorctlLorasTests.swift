@@ -53,7 +53,7 @@ struct LorctlLorasTests {
     }
 
     @Test func timeoutDurationsAndOnTimeout() throws {
-        // One job at a time and a queue of long jobs behind it: the drain takes seconds even in a release build,
+        // One job at a time and 200 long jobs queued behind it: the drain takes seconds even in a release build,
         // so every timeout below certainly passes first.
         let daemon = try LoradProcess(config: "[engine]\nmax_batch_size = 1\n")
         try daemon.start()
@@ -63,17 +63,17 @@ struct LorctlLorasTests {
             #expect(run.status == 0, "--timeout \(text): \(run.stderr)")
         }
         let queue = try daemon.connect()
-        queue.write((1...20).map {
+        queue.write((1...200).map {
             #"{"jsonrpc":"2.0","id":\#($0),"method":"generate","params":{"prompt":"Once upon a time","maxTokens":500,"ignoreEos":true}}"# + "\n"
         }.joined())
         // lorctl's job waits at the back of the queue, so it is still there when the last set cancels.
         let stream = try daemon.startLorctl(["generate", "Once upon a time", "--max-tokens", "500", "--ignore-eos"])
         var queued = 0
-        for _ in 0..<500 where queued < 21 {
+        for _ in 0..<500 where queued < 201 {
             queued = try daemon.request("listJobs").result()["jobs"]?.arrayValue?.count ?? 0
-            if queued < 21 { usleep(10_000) }
+            if queued < 201 { usleep(10_000) }
         }
-        #expect(queued == 21)
+        #expect(queued == 201)
         for (text, milliseconds) in [("250ms", 250), ("0.3", 300), ("0.2s", 200)] {
             let run = try daemon.runLorctl(["loras", "set", "dragon", "--timeout", text])
             #expect(run.status == 1)
