@@ -73,6 +73,13 @@ enum ConfigurationFile {
                 guard v >= 1, v <= Int.max >> 20 else { throw s.invalid("adapter_cache_mb", "must be 1 or more, got \(v)") }
                 c.engine.adapterCacheBytes = v << 20
             }
+            if let v = try s.string("per_job_delta") {
+                switch v {
+                case "f32": c.engine.perJobDeltaElement = .float32
+                case "f16": c.engine.perJobDeltaElement = .float16
+                default: throw s.invalid("per_job_delta", "must be \"f32\" or \"f16\", got \"\(v)\"")
+                }
+            }
             if let v = try s.string("kv_cache_precision") {
                 guard let p = KVCachePrecision(rawValue: v) else { throw s.invalid("kv_cache_precision", "must be \"f32\" or \"f16\", got \"\(v)\"") }
                 c.engine.kvCachePrecision = p

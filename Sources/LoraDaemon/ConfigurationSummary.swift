@@ -22,6 +22,7 @@ public enum ConfigurationSummary {
             ("engine.merge_budget_mb", "\(e.mergeBudgetBytes >> 20)"),
             ("engine.kv_cache_precision", e.kvCachePrecision.rawValue),
             ("engine.adapter_cache_mb", "\(e.adapterCacheBytes >> 20)"),
+            ("engine.per_job_delta", e.perJobDeltaElement == .float16 ? "f16" : "f32"),
             ("access.admin_users", c.adminUsers.isEmpty ? "(root and lorad's own user only)" : c.adminUsers.joined(separator: ", ")),
             ("access.admin_groups", c.adminGroups.isEmpty ? "(none)" : c.adminGroups.joined(separator: ", ")),
             ("access.import_roots", c.importRoots.isEmpty ? "(any readable path)" : c.importRoots.joined(separator: ", ")),

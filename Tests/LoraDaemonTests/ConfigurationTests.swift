@@ -51,6 +51,8 @@ struct ConfigurationTests {
             ("[server]\nsocket_mode = \"0999\"\n", "socket_mode"),
             ("[server]\nmax_connections = \"many\"\n", "max_connections"),
             ("[engine]\nlora_mode = \"sometimes\"\n", "lora_mode"),
+            ("[engine]\nper_job_delta = \"f64\"\n", "per_job_delta"),
+            ("[engine]\nadapter_cache_mb = 0\n", "adapter_cache_mb"),
             ("[log]\nlevel = \"loud\"\n", "level"),
             ("[shutdown]\ngrace_seconds = -1\n", "grace_seconds"),
             ("[model\n", "t.toml:1"),
@@ -62,6 +64,14 @@ struct ConfigurationTests {
                 #expect("\(error)".contains(needle), "\(error)")
             }
         }
+    }
+
+    @Test func engineKeysReachTheEngineConfiguration() throws {
+        let base = DaemonConfiguration(environment: [:])
+        let c = try ConfigurationFile.apply(text: "[engine]\nper_job_delta = \"f16\"\nadapter_cache_mb = 64\nmax_batch_size = 4\n", source: "t", to: base)
+        #expect(c.engine.perJobDeltaElement == .float16)
+        #expect(c.engine.adapterCacheBytes == 64 << 20)
+        #expect(c.engine.maxBatchSize == 4)
     }
 
     @Test func environmentOverridesTheFileAndFlagsOverrideBoth() throws {
