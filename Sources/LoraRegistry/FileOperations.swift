@@ -122,64 +122,78 @@ enum FileOperations {
     /// not a regular file (a FIFO or device would block or never end).
     static func copyAndHash(from source: String, to destination: String, mode: mode_t) throws(CopyFailure) -> (sha256: String, size: Int64) {
         let input: Int32
-        do { input = try openFile(source, O_RDONLY | O_NONBLOCK) } catch { throw .source(error) }
+        do { input = try openRegularFile(source) } catch { throw .source(error) }
         defer { close(input) }
-        var st = stat()
-        if fstat(input, &st) != 0 { throw .source(Failure(call: "fstat", path: source, code: errno)) }
-        guard isRegular(st.st_mode) else { throw .source(Failure(call: "open", path: source, code: EINVAL)) }
         let output: Int32
         do { output = try openFile(destination, O_WRONLY | O_CREAT | O_EXCL, mode: mode) } catch { throw .destination(error) }
         defer { close(output) }
-        var hasher = SHA256()
-        var size: Int64 = 0
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
-        defer { buffer.deallocate() }
-        while true {
-            let n = read(input, buffer.baseAddress, chunk)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw .source(Failure(call: "read", path: source, code: errno))
-            }
-            if n == 0 { break }
-            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
-            hasher.update(bufferPointer: bytes)
-            var written = 0
-            while written < n {
-                let w = write(output, bytes.baseAddress.map { $0 + written }, n - written)
-                if w < 0 {
-                    if errno == EINTR { continue }
-                    throw .destination(Failure(call: "write", path: destination, code: errno))
+        let result: (sha256: String, size: Int64)
+        do {
+            result = try hashContents(of: input, path: source) { bytes in
+                var written = 0
+                while written < bytes.count {
+                    let w = write(output, bytes.baseAddress.map { $0 + written }, bytes.count - written)
+                    if w < 0 {
+                        if errno == EINTR { continue }
+                        throw CopyFailure.destination(Failure(call: "write", path: destination, code: errno))
+                    }
+                    written += w
                 }
-                written += w
             }
-            size += Int64(n)
+        } catch let failure as CopyFailure {
+            throw failure
+        } catch let failure as Failure {
+            throw .source(failure)
+        } catch {
+            throw .source(Failure(call: "read", path: source, code: EIO))
         }
         if fchmod(output, mode) != 0 { throw .destination(Failure(call: "fchmod", path: destination, code: errno)) }
         if fsync(output) != 0 { throw .destination(Failure(call: "fsync", path: destination, code: errno)) }
-        return (hex(hasher.finalize()), size)
+        return result
     }
 
-    /// The sha256 (lowercase hex) and size of a file.
+    /// The sha256 (lowercase hex) and size of a regular file.
     static func hashFile(_ path: String) throws -> (sha256: String, size: Int64) {
-        let fd = try openFile(path, O_RDONLY | O_NONBLOCK)
+        let fd = try openRegularFile(path)
         defer { close(fd) }
+        return try hashContents(of: fd, path: path)
+    }
+
+    /// Opens `path` for reading, refusing anything but a regular file (symlinks followed).
+    private static func openRegularFile(_ path: String) throws(Failure) -> Int32 {
+        let fd = try openFile(path, O_RDONLY | O_NONBLOCK)
         var st = stat()
-        try check(fstat(fd, &st), "fstat", path)
-        guard isRegular(st.st_mode) else { throw Failure(call: "open", path: path, code: EINVAL) }
+        if fstat(fd, &st) != 0 {
+            let failure = Failure(call: "fstat", path: path, code: errno)
+            close(fd)
+            throw failure
+        }
+        guard isRegular(st.st_mode) else {
+            close(fd)
+            throw Failure(call: "open", path: path, code: EINVAL)
+        }
+        return fd
+    }
+
+    /// Reads `fd` to its end in 1 MiB chunks, hashing them and handing each to `chunk`: the one read loop of
+    /// import and verify. A read error is a `Failure`; what `chunk` throws comes out as it is.
+    private static func hashContents(of fd: Int32, path: String,
+                                     chunk: (UnsafeRawBufferPointer) throws -> Void = { _ in }) throws -> (sha256: String, size: Int64) {
         var hasher = SHA256()
         var size: Int64 = 0
-        let chunk = 1 << 20
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        let capacity = 1 << 20
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 16)
         defer { buffer.deallocate() }
         while true {
-            let n = read(fd, buffer.baseAddress, chunk)
+            let n = read(fd, buffer.baseAddress, capacity)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw Failure(call: "read", path: path, code: errno)
             }
             if n == 0 { break }
-            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            let bytes = UnsafeRawBufferPointer(rebasing: buffer[0..<n])
+            hasher.update(bufferPointer: bytes)
+            try chunk(bytes)
             size += Int64(n)
         }
         return (hex(hasher.finalize()), size)
