@@ -8,6 +8,10 @@ protocol CallContext: Sendable {
     var peerGID: UInt32 { get }
     /// Identifies the caller's connection for as long as it is open.
     var connectionID: UInt64 { get }
+    /// Whether the caller's connection is still open.
+    var isConnectionOpen: Bool { get }
+    /// Whether the call is an entry of a batch (its reply waits for the whole batch).
+    var inBatch: Bool { get }
     /// Answers the call; only the first answer counts. Errors that are not `DaemonError` are internal errors.
     func reply(_ result: Result<JSONValue, any Error>)
     /// Sends a notification on the caller's connection; false when it is closed or its queue overflowed.

@@ -65,7 +65,7 @@ extension Daemon {
     /// `verifyAdapters {name?}`: re-hashes stored files; a mismatch marks the adapter broken.
     func verifyAdapters(_ params: JSONValue, _ context: any CallContext) {
         let name = params["name"]?.stringValue
-        work.async { [self] in
+        verifyQueue.async { [self] in
             do {
                 let outcomes = try registry.verify(name: name)
                 registryChanged()

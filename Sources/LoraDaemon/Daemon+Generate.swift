@@ -15,14 +15,18 @@ extension Daemon {
         } catch {
             return context.reply(.failure(error))
         }
-        guard let own = parsed.ownAdapters else { return submit(parsed, context) }
-        // Loading an adapter the first time reads its files: not on the socket's queue.
-        work.async { [self] in
+        if parsed.stream && context.inBatch {
+            return context.reply(.failure(InvalidParams(
+                "stream: true cannot be used inside a batch (a batch's replies are sent together, after the stream would have begun); send it as a request of its own")))
+        }
+        submitQueue.async { [self] in
             var parsed = parsed
-            do {
-                parsed.request.loras = try own.map { try loaded.entry(named: $0.name, scale: $0.scale) }
-            } catch {
-                return context.reply(.failure(DaemonErrors.map(error)))
+            if let own = parsed.ownAdapters {
+                do {
+                    parsed.request.loras = try own.map { try loaded.entry(named: $0.name, scale: $0.scale) }
+                } catch {
+                    return context.reply(.failure(DaemonErrors.map(error)))
+                }
             }
             submit(parsed, context)
         }
@@ -44,10 +48,20 @@ extension Daemon {
         call.submitted(id, entry: JobTracker.Entry(id: id, ownerUID: context.peerUID, connection: context.connectionID, stream: parsed.stream,
                                                    promptTokens: promptTokens, submittedAt: Date(),
                                                    ownAdapters: parsed.request.loras.map { $0.map { AdapterDescription(name: $0.adapter.name, scale: $0.scale) } }))
-        context.onClose { [jobs] in
-            if jobs.entry(id) != nil { engine.cancel(id) }
-        }
+        watchConnection(context)
+        // Closed while the job was being submitted: the close already swept the connection's jobs.
+        if !context.isConnectionOpen { engine.cancel(id) }
         logger.debug("job submitted", metadata: ["job_id": "\(id)", "peer_uid": "\(context.peerUID)", "stream": "\(parsed.stream)"])
+    }
+
+    /// Cancels a connection's jobs when it closes: one callback per connection, however many jobs it submits.
+    func watchConnection(_ context: any CallContext) {
+        let connection = context.connectionID
+        guard watchedConnections.withLock({ $0.insert(connection).inserted }) else { return }
+        context.onClose { [self] in
+            watchedConnections.withLock { _ = $0.remove(connection) }
+            for id in jobs.jobs(ofConnection: connection) { engine.cancel(id) }
+        }
     }
 
     /// `cancel {jobId}`: one's own jobs, or anyone's for an admin.

@@ -25,26 +25,39 @@ extension Daemon {
         let onTimeout = params["onTimeout"]?.stringValue.flatMap(OnTimeout.init(rawValue:)) ?? .abort
         let engine = self.engine
         let loaded = self.loaded
-        // The call joins the engine's line now, at its arrival: jobs submitted from here on wait for it, and the
-        // timeout covers loading the adapters' files, building the set, waiting behind earlier calls and draining.
-        engine.setLoras(
-            building: {
-                let entries = try requested.map { AdapterSet.Entry(adapter: try loaded.adapter(named: $0.name), scale: $0.scale) }
-                return try engine.buildSet(entries)
-            },
-            timeout: timeoutMs.map { Duration.milliseconds($0) }, onTimeout: onTimeout
-        ) { [logger] result in
-            switch result {
-            case .success(let r):
-                logger.info("adapter set committed", metadata: ["epoch": "\(r.epoch)", "adapter": "\(r.adapters.map(\.name))",
-                                                                "peer_uid": "\(context.peerUID)"])
-                var fields = LorasView.json(epoch: r.epoch, adapters: r.adapters).objectValue ?? []
-                fields += [("drainedJobs", .int(r.jobsDrained)), ("cancelledJobs", .int(r.jobsCancelled)),
-                           ("waitedMs", .double(r.waitedMilliseconds.rounded(toPlaces: 3)))]
-                context.reply(.success(.object(fields)))
-            case .failure(let error):
-                logger.notice("setLoras failed: \(error)", metadata: ["peer_uid": "\(context.peerUID)"])
-                context.reply(.failure(DaemonErrors.map(error)))
+        let arrival = DispatchTime.now().uptimeNanoseconds
+        let names = Set(requested.map(\.name))
+        let token = pendingSetLorasNames.withLock { pending -> UInt64 in
+            pending.next += 1
+            pending.calls[pending.next] = names
+            return pending.next
+        }
+        // Through the submit queue, so that it reaches the engine after the generate requests that came before it.
+        // There it joins the engine's line: jobs submitted from then on wait for it, and the timeout (counted from
+        // the arrival on the socket) covers loading the adapters' files, building the set, waiting behind earlier
+        // calls and draining.
+        submitQueue.async { [self] in
+            let elapsedMs = Int((DispatchTime.now().uptimeNanoseconds - arrival) / 1_000_000)
+            engine.setLoras(
+                building: {
+                    let entries = try requested.map { try loaded.entry(named: $0.name, scale: $0.scale) }
+                    return try engine.buildSet(entries)
+                },
+                timeout: timeoutMs.map { Duration.milliseconds(max(0, $0 - elapsedMs)) }, onTimeout: onTimeout
+            ) { [self] result in
+                pendingSetLorasNames.withLock { _ = $0.calls.removeValue(forKey: token) }
+                switch result {
+                case .success(let r):
+                    logger.info("adapter set committed", metadata: ["epoch": "\(r.epoch)", "adapter": "\(r.adapters.map(\.name))",
+                                                                    "peer_uid": "\(context.peerUID)"])
+                    var fields = LorasView.json(epoch: r.epoch, adapters: r.adapters).objectValue ?? []
+                    fields += [("drainedJobs", .int(r.jobsDrained)), ("cancelledJobs", .int(r.jobsCancelled)),
+                               ("waitedMs", .double(r.waitedMilliseconds.rounded(toPlaces: 3)))]
+                    context.reply(.success(.object(fields)))
+                case .failure(let error):
+                    logger.notice("setLoras failed: \(error)", metadata: ["peer_uid": "\(context.peerUID)"])
+                    context.reply(.failure(DaemonErrors.map(error)))
+                }
             }
         }
     }

@@ -44,16 +44,21 @@ extension Daemon {
     /// poll, and a query per call would cost more than the rest of the reply).
     func registryCounts() -> RegistryCounts? {
         if let cached = cachedRegistryCounts.withLock({ $0 }) { return cached }
+        let generation = registryGeneration.load(ordering: .acquiring)
         guard let records = try? registry.list() else { return nil }
         let counts = RegistryCounts(adapters: records.count, broken: records.filter { $0.broken != nil }.count,
                                     incompatible: records.filter { !$0.compatible }.count)
-        cachedRegistryCounts.withLock { $0 = counts }
+        // Kept only if no change happened while they were read.
+        cachedRegistryCounts.withLock { if registryGeneration.load(ordering: .acquiring) == generation { $0 = counts } }
         return counts
     }
 
     /// Forgets the cached counts: called after every change to the registry.
     func registryChanged() {
-        cachedRegistryCounts.withLock { $0 = nil }
+        cachedRegistryCounts.withLock { cached in
+            registryGeneration.add(1, ordering: .acquiringAndReleasing)
+            cached = nil
+        }
     }
 
     /// `reload`: re-reads the configuration file and applies what can change live (access rules, import roots,

@@ -37,6 +37,18 @@ public final class Daemon: Sendable {
     let work = DispatchQueue(label: "lorad.work", qos: .userInitiated, attributes: .concurrent)
     let serverBox = Mutex<UnixSocketServer?>(nil)
     let cachedRegistryCounts = Mutex<RegistryCounts?>(nil)
+    /// Bumped by every registry change, so that counts read before a change are not cached after it.
+    let registryGeneration = Atomic<UInt64>(0)
+    /// Jobs are submitted here, in arrival order, off the socket's queue (tokenizing a long prompt and loading a
+    /// job's own adapters take time).
+    let submitQueue = DispatchQueue(label: "lorad.submit", qos: .userInitiated)
+    /// Adapter verification, one at a time: re-hashing is disk and CPU work that many requests must not multiply.
+    let verifyQueue = DispatchQueue(label: "lorad.verify", qos: .utility)
+    /// Connections whose close already cancels their jobs (one callback each, however many jobs they submit).
+    let watchedConnections = Mutex<Set<UInt64>>([])
+    /// The adapter names of setLoras calls not yet committed or failed, by call: in use as much as the set in
+    /// force (removing one would commit a set whose adapter is gone).
+    let pendingSetLorasNames = Mutex<(next: UInt64, calls: [UInt64: Set<String>])>((0, [:]))
 
     /// How many adapters the registry holds, for `status`.
     struct RegistryCounts: Sendable {
@@ -154,7 +166,8 @@ public final class Daemon: Sendable {
         } catch {
             let problem = "the committed adapter set (epoch \(committed.epoch): \(committed.entries.map(\.name).joined(separator: ", "))) cannot be restored: \(error)"
             logger.error("\(problem); starting with adapters disabled")
-            return (.none, committed.epoch, problem)
+            // A new epoch: clients must not take "no adapters" for the set the committed epoch meant.
+            return (.none, committed.epoch + 1, problem)
         }
     }
 
@@ -181,7 +194,9 @@ public final class Daemon: Sendable {
 
     /// Names of the adapters in use: the global set's, and those of queued and running jobs that named their own
     /// (neither may be removed or replaced).
-    var activeNames: Set<String> { engine.adaptersInUse() }
+    var activeNames: Set<String> {
+        engine.adaptersInUse().union(pendingSetLorasNames.withLock { $0.calls.values.reduce(into: Set<String>()) { $0.formUnion($1) } })
+    }
 }
 
 /// Why lorad could not start.

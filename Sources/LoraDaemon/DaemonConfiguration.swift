@@ -64,10 +64,13 @@ public struct DaemonConfiguration: Sendable, Equatable {
         }
         guard socketMode <= 0o777 else { throw fail("server.socket_mode", "must be an octal permission like \"0660\"") }
         guard !stateDirectory.isEmpty else { throw fail("state.directory", "must not be empty") }
-        guard maxMessageBytes >= 1024 else { throw fail("server.max_message_bytes", "must be at least 1024, got \(maxMessageBytes)") }
-        guard maxConnections >= 1 else { throw fail("server.max_connections", "must be at least 1, got \(maxConnections)") }
-        guard maxQueuedBytesPerConnection >= 64 << 10 else {
-            throw fail("server.max_queued_bytes_per_connection", "must be at least 65536, got \(maxQueuedBytesPerConnection)")
+        // Upper bounds too: each connection may hold a line of that size, and the framer adds to it.
+        guard (1024...(1 << 30)).contains(maxMessageBytes) else {
+            throw fail("server.max_message_bytes", "must be between 1024 and 1073741824 (1 GiB), got \(maxMessageBytes)")
+        }
+        guard (1...65536).contains(maxConnections) else { throw fail("server.max_connections", "must be between 1 and 65536, got \(maxConnections)") }
+        guard ((64 << 10)...(1 << 30)).contains(maxQueuedBytesPerConnection) else {
+            throw fail("server.max_queued_bytes_per_connection", "must be between 65536 and 1073741824 (1 GiB), got \(maxQueuedBytesPerConnection)")
         }
         if let t = defaultSetLorasTimeoutMs, t < 0 { throw fail("loras.default_timeout_ms", "must be 0 or more, got \(t)") }
         guard shutdownGraceSeconds.isFinite, shutdownGraceSeconds >= 0 else {

@@ -8,6 +8,8 @@ struct RPCCallContext: CallContext {
     var peerUID: UInt32 { call.peer.uid }
     var peerGID: UInt32 { call.peer.gid }
     var connectionID: UInt64 { call.connectionID }
+    var inBatch: Bool { call.inBatch }
+    var isConnectionOpen: Bool { call.connection.isOpen }
 
     func reply(_ result: Result<JSONValue, any Error>) {
         call.reply(result.mapError(Self.rpcError))

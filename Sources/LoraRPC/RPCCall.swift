@@ -12,12 +12,16 @@ public final class RPCCall: Sendable {
     public let id: RPCID?
     /// The connection the call came on (peer credentials, notifications, close callbacks).
     public let connection: RPCConnectionHandle
+    /// Whether the call is an entry of a batch: its reply is held until every entry has one, so a handler that
+    /// streams notifications after its reply cannot keep that order.
+    public let inBatch: Bool
     private let respond: @Sendable (Result<JSONValue, RPCError>) -> Void
     private let replied = Atomic<Bool>(false)
 
     /// A call whose reply goes to `respond` (the server's writer, or a test's recorder).
-    public init(method: String, params: RPCParams, id: RPCID?, connection: RPCConnectionHandle,
+    public init(method: String, params: RPCParams, id: RPCID?, connection: RPCConnectionHandle, inBatch: Bool = false,
                 respond: @escaping @Sendable (Result<JSONValue, RPCError>) -> Void) {
+        self.inBatch = inBatch
         self.method = method
         self.params = params
         self.id = id

@@ -41,7 +41,7 @@ struct RPCDispatcher: Sendable {
             return count + 1
         }
         guard expected > 0 else {
-            for case .request(let request) in messages { run(request, on: connection) { _ in } }
+            for case .request(let request) in messages { run(request, on: connection, inBatch: true) { _ in } }
             return false
         }
         let collector = RPCBatchCollector(slots: expected, completion: reply)
@@ -53,12 +53,12 @@ struct RPCDispatcher: Sendable {
                 slot += 1
             case .request(let request):
                 guard let id = request.id else {
-                    run(request, on: connection) { _ in }
+                    run(request, on: connection, inBatch: true) { _ in }
                     continue
                 }
                 let mine = slot
                 slot += 1
-                run(request, on: connection) { result in collector.fill(mine, RPCResponse.encode(result, id: id)) }
+                run(request, on: connection, inBatch: true) { result in collector.fill(mine, RPCResponse.encode(result, id: id)) }
             }
         }
         return true
@@ -66,7 +66,7 @@ struct RPCDispatcher: Sendable {
 
     /// Looks the method up, validates the parameters, checks admin rights and calls the handler; every failure
     /// before the handler goes to `respond` (which ignores it for notifications).
-    private func run(_ request: RPCRequest, on connection: RPCConnectionHandle,
+    private func run(_ request: RPCRequest, on connection: RPCConnectionHandle, inBatch: Bool = false,
                      respond: @escaping @Sendable (Result<JSONValue, RPCError>) -> Void) {
         guard let method = methods.method(named: request.method) else {
             respond(.failure(.methodNotFound(request.method)))
@@ -83,7 +83,7 @@ struct RPCDispatcher: Sendable {
             respond(.failure(denied(connection.peer, method.name)))
             return
         }
-        let call = RPCCall(method: method.name, params: params, id: request.id, connection: connection, respond: respond)
+        let call = RPCCall(method: method.name, params: params, id: request.id, connection: connection, inBatch: inBatch, respond: respond)
         method.handler(call)
     }
 }

@@ -133,7 +133,14 @@ final class RPCServerConnection: @unchecked Sendable {
 
     /// The peer shut down its writing side.
     private func endOfInput() {
-        if phase == .draining { close(); return }
+        if phase == .draining {
+            // The peer is done sending: what is queued (the Invalid Request line) still goes out, then close.
+            readSource?.cancel()
+            readSource = nil
+            phase = .flushing
+            if outputIsEmpty && writeSource == nil && !flushScheduled { close() }
+            return
+        }
         inputEnded = true
         readSource?.cancel()
         readSource = nil

@@ -52,6 +52,7 @@ struct ConfigurationTests {
             ("[server]\nmax_connections = \"many\"\n", "max_connections"),
             ("[engine]\nlora_mode = \"sometimes\"\n", "lora_mode"),
             ("[engine]\nper_job_delta = \"f64\"\n", "per_job_delta"),
+            ("[server]\nmax_message_bytes = 9223372036854775807\n", "max_message_bytes"),
             ("[engine]\nadapter_cache_mb = 0\n", "adapter_cache_mb"),
             ("[log]\nlevel = \"loud\"\n", "level"),
             ("[shutdown]\ngrace_seconds = -1\n", "grace_seconds"),

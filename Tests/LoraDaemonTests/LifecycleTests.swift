@@ -31,6 +31,53 @@ struct LifecycleTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test func aCommittedSetThatCannotBeRestoredStartsWithAdaptersOffAndSaysSo() throws {
+        let daemon = try LoradProcess()
+        try daemon.start()
+        let set = try daemon.request("setLoras", ["adapters": [["name": "snow"]]]).result()
+        let epoch = try #require(set["epoch"]?.numberValue?.int)
+        let digest = try #require(daemon.request("listAdapters").result()["adapters"]?.arrayValue?.first { $0["name"] == "snow" }?["digest"]?.stringValue)
+        #expect(daemon.stop() == 0)
+        // The stored copy is damaged while lorad is down.
+        let weights = daemon.stateDirectory.appendingPathComponent("adapters/\(digest)/adapter_model.safetensors")
+        let handle = try FileHandle(forWritingTo: weights)
+        try handle.seek(toOffset: 200)
+        handle.write(Data(repeating: 0x5A, count: 64))
+        try handle.close()
+        try daemon.start()
+        let status = try daemon.request("status").result()
+        #expect(status["loras"]?["restoreProblem"]?.stringValue?.contains("snow") == true, "\(status.serializedString)")
+        let loras = try daemon.request("getLoras").result()
+        #expect(loras["adapters"] == [])
+        #expect(loras["epoch"]?.numberValue?.int == epoch + 1, "a new epoch: 'no adapters' is not what epoch \(epoch) meant")
+        #expect(daemon.stderr.contains("cannot be restored"))
+        #expect(try daemon.request("generate", ["prompt": "Once", "maxTokens": 4]).result()["usage"]?["completionTokens"] == 4)
+        #expect(daemon.stop() == 0)
+    }
+
+    @Test func anAdapterInAPendingSetLorasCannotBeRemoved() throws {
+        let daemon = try LoradProcess()
+        daemon.environment["LORAD_TEST_HOOKS"] = "1"
+        try daemon.start()
+        let job = try daemon.connect()
+        job.write(#"{"jsonrpc":"2.0","id":1,"method":"generate","params":{"prompt":"Once upon a time","maxTokens":400,"ignoreEos":true,"stream":true}}"# + "\n")
+        while let line = job.readLine(), !line.contains("generate.delta") {}
+        kill(daemon.pid, SIGUSR2)
+        let admin = try daemon.connect()
+        admin.write(#"{"jsonrpc":"2.0","id":"set","method":"setLoras","params":{"adapters":[{"name":"snow"}]}}"# + "\n")
+        var pending = 0
+        for _ in 0..<500 where pending != 1 {
+            pending = try daemon.request("status").result()["engine"]?["pendingSetLoras"]?.numberValue?.int ?? 0
+            if pending != 1 { usleep(2_000) }
+        }
+        let removal = try daemon.request("removeAdapter", ["name": "snow"])
+        #expect(removal.errorName == "AdapterActive", "\(removal.serializedString)")
+        kill(daemon.pid, SIGUSR2)
+        let committed = try JSONValue.parse(#require(admin.readLine()))
+        #expect(committed["result"]?["adapters"]?.arrayValue?.first?["name"] == "snow")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func aSecondDaemonIsRefused() throws {
         let first = try LoradProcess()
         try first.start()

@@ -47,6 +47,11 @@ final class RawConnection {
         closedByPeer = true
     }
 
+    /// Shuts down the writing side only: the daemon sees the end of the requests and may still answer.
+    func shutdownWriting() {
+        shutdown(fd, Int32(SHUT_WR))
+    }
+
     /// Shrinks the kernel's receive buffer, so that a client that stops reading fills up fast.
     func shrinkReceiveBuffer(to bytes: Int32 = 4096) {
         var size = bytes

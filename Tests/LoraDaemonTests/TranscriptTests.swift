@@ -66,6 +66,8 @@ struct TranscriptTests {
          #"{"jsonrpc":"2.0","error":{"code":1020,"message":"no queued or running job has id 99 (it may have finished already); listJobs shows the live ones","data":{"name":"JobNotFound","jobId":99}},"id":12}"#),
         (#"{"jsonrpc":"2.0","method":"addAdapter","params":{"name":"../x","path":"/tmp"},"id":15}"#,
          #"{"jsonrpc":"2.0","error":{"code":-32602,"message":"invalid adapter name '../x': it starts with '.'; use 1 to 128 letters, digits, '-', '_' or '.', not starting with '.'"},"id":15}"#),
+        (#"[{"jsonrpc":"2.0","method":"generate","params":{"prompt":"x","stream":true},"id":23}]"#,
+         #"[{"jsonrpc":"2.0","error":{"code":-32602,"message":"stream: true cannot be used inside a batch (a batch's replies are sent together, after the stream would have begun); send it as a request of its own"},"id":23}]"#),
         (#"{"jsonrpc":"2.0","method":"addAdapter","params":{"name":"x","path":"relative/dir"},"id":16}"#,
          #"{"jsonrpc":"2.0","error":{"code":-32602,"message":"path must be absolute (the daemon does not share the client's working directory), got relative/dir"},"id":16}"#),
     ]
@@ -94,6 +96,12 @@ struct TranscriptTests {
         connection.write(#"{"jsonrpc":"2.0","method":"generate","params":{"prompt":""# + String(repeating: "a", count: 2000) + #""},"id":1}"# + "\n")
         #expect(connection.readLine() == #"{"jsonrpc":"2.0","error":{"code":-32600,"message":"Invalid Request","data":{"reason":"the line is longer than 1024 bytes; split the request or raise the server's message size limit"}},"id":null}"#)
         connection.closeNow()
+        // A client that sends an oversize line and then closes its side still gets the error before the close.
+        let oneShot = try daemon.connect()
+        oneShot.write(String(repeating: "x", count: 3000) + "\n")
+        oneShot.shutdownWriting()
+        #expect(oneShot.readLine()?.contains("the line is longer than 1024 bytes") == true)
+        #expect(oneShot.waitForClose())
         // Others are served as before.
         #expect(try daemon.request("getLoras").result()["epoch"] == 0)
         #expect(daemon.stop() == 0)
