@@ -54,7 +54,11 @@ extension Daemon {
                     fields += [("drainedJobs", .int(r.jobsDrained)), ("cancelledJobs", .int(r.jobsCancelled)),
                                ("waitedMs", .double(r.waitedMilliseconds.rounded(toPlaces: 3)))]
                     context.reply(.success(.object(fields)))
-                case .failure(let error):
+                case .failure(var error):
+                    // The engine counted what was left of the timeout; the client gave the whole of it.
+                    if case EngineError.drainTimeout(let running, _)? = error as? EngineError, let timeoutMs {
+                        error = EngineError.drainTimeout(stillRunning: running, timeoutMilliseconds: timeoutMs)
+                    }
                     logger.notice("setLoras failed: \(error)", metadata: ["peer_uid": "\(context.peerUID)"])
                     context.reply(.failure(DaemonErrors.map(error)))
                 }
