@@ -16,6 +16,10 @@ protocol CallContext: Sendable {
     func reply(_ result: Result<JSONValue, any Error>)
     /// Sends a notification on the caller's connection; false when it is closed or its queue overflowed.
     func notify(_ method: String, _ params: JSONValue) -> Bool
+    /// Keeps the caller's connection open after the client shuts down its side, until `releaseConnection`.
+    func holdConnection()
+    /// Ends `holdConnection`.
+    func releaseConnection()
     /// Runs `action` once when the caller's connection closes (at once if it already has).
     func onClose(_ action: @escaping @Sendable () -> Void)
 }

@@ -37,7 +37,11 @@ final class GenerateCall: Sendable {
             s.jobID = id
             // Added even when the job already ended: replaying its held `finished` removes it again.
             tracker.add(entry)
-            if stream { _ = context.reply(.success(["jobId": .uint64(id)])) }
+            if stream {
+                // Its notifications follow the reply: a client that half-closed still gets them.
+                context.holdConnection()
+                _ = context.reply(.success(["jobId": .uint64(id)]))
+            }
             let held = s.held
             s.held = []
             for event in held { handle(event, &s) }
@@ -77,7 +81,12 @@ final class GenerateCall: Sendable {
             tracker.finished(id)
             let result = Self.result(id: id, summary: summary, text: stream ? nil : s.text, tokens: stream ? nil : s.tokens,
                                      logprobs: wantsLogprobs && !stream ? s.logprobs : nil)
-            if stream { _ = context.notify("generate.done", result) } else { context.reply(.success(result)) }
+            if stream {
+                _ = context.notify("generate.done", result)
+                context.releaseConnection()
+            } else {
+                context.reply(.success(result))
+            }
         }
     }
 

@@ -11,6 +11,10 @@ struct RPCCallContext: CallContext {
     var inBatch: Bool { call.inBatch }
     var isConnectionOpen: Bool { call.connection.isOpen }
 
+    func holdConnection() { call.connection.hold() }
+
+    func releaseConnection() { call.connection.release() }
+
     func reply(_ result: Result<JSONValue, any Error>) {
         call.reply(result.mapError(Self.rpcError))
     }

@@ -9,6 +9,9 @@ public final class RPCConnectionHandle: Sendable {
         var callbacks: [@Sendable () -> Void] = []
         /// Bytes accepted for sending and not yet written to the socket.
         var pendingBytes = 0
+        /// Work that will still send on the connection (a streaming job): a client that has shut down its side
+        /// is not closed on before it is done.
+        var holds = 0
     }
 
     /// A number identifying the connection for the life of the server (1, 2, ...).
@@ -22,11 +25,15 @@ public final class RPCConnectionHandle: Sendable {
     private let deliver: @Sendable ([UInt8]) -> Void
     /// Asks the owner to close the connection (after an overflow).
     private let requestClose: @Sendable () -> Void
+    /// Tells the owner the last hold is gone.
+    private let released: @Sendable () -> Void
 
     /// A handle whose lines go to `deliver` (the server's socket writer, or a test's recorder) and whose
     /// overflow calls `requestClose`.
     public init(id: UInt64, peer: PeerCredentials, maxPendingBytes: Int,
-                deliver: @escaping @Sendable ([UInt8]) -> Void, requestClose: @escaping @Sendable () -> Void) {
+                deliver: @escaping @Sendable ([UInt8]) -> Void, requestClose: @escaping @Sendable () -> Void,
+                released: @escaping @Sendable () -> Void = {}) {
+        self.released = released
         self.id = id
         self.peer = peer
         self.maxPendingBytes = maxPendingBytes
@@ -46,6 +53,25 @@ public final class RPCConnectionHandle: Sendable {
         line.append(0x0A)
         return send(line)
     }
+
+    /// Keeps the connection open for work that will still send on it (a stream of notifications after the reply),
+    /// even after the client has shut down its sending side; `release` ends it. Unbalanced releases are ignored.
+    public func hold() {
+        state.withLock { $0.holds += 1 }
+    }
+
+    /// Ends a `hold`.
+    public func release() {
+        let last = state.withLock { state -> Bool in
+            guard state.holds > 0 else { return false }
+            state.holds -= 1
+            return state.holds == 0
+        }
+        if last { released() }
+    }
+
+    /// Whether some work still holds the connection open.
+    var isHeld: Bool { state.withLock { $0.holds > 0 } }
 
     /// Runs `callback` once when the connection closes (at once if it is already closed). Callbacks run on the
     /// server's queue and must not block.

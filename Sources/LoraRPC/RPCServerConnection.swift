@@ -152,10 +152,13 @@ final class RPCServerConnection: @unchecked Sendable {
         closeIfFinished()
     }
 
-    /// After end of input, closes once every promised reply is written.
+    /// After end of input, closes once every promised reply is written and nothing holds the connection.
     private func closeIfFinished() {
-        if inputEnded, phase == .open, outstandingReplies == 0, outputIsEmpty { close() }
+        if inputEnded, phase == .open, outstandingReplies == 0, outputIsEmpty, !handle.isHeld { close() }
     }
+
+    /// The last hold on the handle is gone.
+    func holdsReleased() { closeIfFinished() }
 
     // MARK: Output
 

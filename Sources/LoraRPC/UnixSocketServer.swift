@@ -171,6 +171,10 @@ public final class UnixSocketServer: @unchecked Sendable {
                                                   "limit": "\(self.configuration.maxPendingOutputBytes)"])
                     connection.close()
                 }
+            },
+            released: { [weak self] in
+                guard let self else { return }
+                perform { self.connections[id]?.holdsReleased() }
             })
         let connection = RPCServerConnection(
             fd: fd, handle: handle, queue: queue, perform: { [weak self] body in self?.perform(body) },

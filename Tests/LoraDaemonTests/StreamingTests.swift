@@ -69,6 +69,20 @@ struct StreamingTests {
         #expect(daemon.stop() == 0)
     }
 
+    @Test func aClientThatHalfClosesStillGetsItsStream() throws {
+        let daemon = try LoradProcess()
+        try daemon.start()
+        let connection = try daemon.connect()
+        connection.write(#"{"jsonrpc":"2.0","id":1,"method":"generate","params":{"prompt":"Once upon a time","maxTokens":64,"ignoreEos":true,"stream":true}}"# + "\n")
+        connection.shutdownWriting()
+        let stream = Self.readStream(connection, id: 1)
+        #expect(stream.jobID != nil)
+        #expect(stream.done?["finishReason"] == "length", "the stream ran to its end")
+        #expect(stream.deltaTokens == 64)
+        #expect(connection.waitForClose(), "and then the daemon closed the connection")
+        #expect(daemon.stop() == 0)
+    }
+
     @Test func bytesOneAtATimeAndManyRequestsPerWrite() throws {
         let daemon = try LoradProcess()
         try daemon.start()
