@@ -111,12 +111,23 @@ enum ImportPath {
                               details: [("path", .string(path))])
         }
         guard !roots.isEmpty else { return real }
-        for root in roots {
-            guard let r = realPath(root) else { continue }
-            if real == r || real.hasPrefix(r.hasSuffix("/") ? r : r + "/") { return real }
+        let resolvedRoots = roots.compactMap(realPath)
+        func inside(_ candidate: String) -> Bool {
+            resolvedRoots.contains { r in candidate == r || candidate.hasPrefix(r.hasSuffix("/") ? r : r + "/") }
         }
-        throw DaemonError(.pathNotAllowed, "\(path) (\(real)) is outside the import roots \(roots.joined(separator: ", ")); copy the adapter under one of them",
-                          details: [("path", .string(path)), ("resolved", .string(real))])
+        guard inside(real) else {
+            throw DaemonError(.pathNotAllowed, "\(path) (\(real)) is outside the import roots \(roots.joined(separator: ", ")); copy the adapter under one of them",
+                              details: [("path", .string(path)), ("resolved", .string(real))])
+        }
+        // The files too: a directory inside a root could hold symlinks to files outside it.
+        for file in ["adapter_config.json", "adapter_model.safetensors"] {
+            guard let target = realPath(real + "/" + file) else { continue }
+            guard inside(target) else {
+                throw DaemonError(.pathNotAllowed, "\(real)/\(file) leads to \(target), outside the import roots \(roots.joined(separator: ", ")); copy the file itself under a root",
+                                  details: [("path", .string(path)), ("resolved", .string(target))])
+            }
+        }
+        return real
     }
 
     private static func realPath(_ path: String) -> String? {

@@ -280,12 +280,19 @@ struct ReloadAndImportRootTests {
         // A symlink inside the root that leads out of it does not get out.
         try FileManager.default.createSymbolicLink(at: allowed.appendingPathComponent("escape"), withDestinationURL: outside.appendingPathComponent("snow"))
 
+        // A directory inside the root whose weights file is a symlink to one outside it.
+        let sneaky = allowed.appendingPathComponent("sneaky")
+        try FileManager.default.createDirectory(at: sneaky, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: demo.appendingPathComponent("adapter_config.json"), to: sneaky.appendingPathComponent("adapter_config.json"))
+        try FileManager.default.createSymbolicLink(at: sneaky.appendingPathComponent("adapter_model.safetensors"),
+                                                   withDestinationURL: outside.appendingPathComponent("snow/adapter_model.safetensors"))
+
         let daemon = try LoradProcess(config: "[access]\nimport_roots = [\"\(allowed.path)\"]\n")
         try daemon.start()
         let client = try daemon.connect()
         let inside = try client.call("addAdapter", ["name": "snow2", "path": .string(allowed.appendingPathComponent("snow").path)])
         #expect(inside["result"]?["name"] == "snow2")
-        for path in [outside.appendingPathComponent("snow").path, allowed.appendingPathComponent("escape").path, allowed.path + "/../snow"] {
+        for path in [outside.appendingPathComponent("snow").path, allowed.appendingPathComponent("escape").path, allowed.path + "/../snow", sneaky.path] {
             let refused = try client.call("addAdapter", ["name": "snow3", "path": .string(path)])
             #expect(refused.errorName == "PathNotAllowed", "\(path): \(refused.serializedString)")
         }
