@@ -39,9 +39,7 @@ public enum SafetensorsWriter {
 
     /// Writes `data` to a fresh temporary file and returns its path.
     public static func temporary(_ data: Data, name: String = "model.safetensors") throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lorad-test-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let url = dir.appendingPathComponent(name)
+        let url = try TestScratch.directory("model").appendingPathComponent(name)
         try data.write(to: url)
         return url.path
     }

@@ -15,8 +15,7 @@ struct AdapterRefusalTests {
     /// A copy of attn-r8 with its config edited and its tensors optionally replaced. `literals` sets config keys
     /// to JSON text written as is (`1e400`, `1.0`), which JSONSerialization could not write.
     func variant(config edit: (inout [String: Any]) -> Void = { _ in }, literals: [String: String] = [:], tensors: ((inout [String: (shape: [Int], values: [Float])]) -> Void)? = nil) throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lorad-adapter-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TestScratch.directory("adapter")
         var config = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("adapter_config.json"))) as? [String: Any])
         edit(&config)
         for key in literals.keys { config[key] = "@literal:\(key)@" }
