@@ -185,8 +185,7 @@ struct CheckpointLoadingTests {
     @Test(.enabled(if: Fixtures.available, Fixtures.skipMessage))
     func shardedCheckpointWithMissingShardIsRefused() throws {
         let source = Fixtures.model("tiny-llama-bf16-tied-sharded")
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lorad-shards-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let dir = try TestScratch.directory("shards")
         for name in try FileManager.default.contentsOfDirectory(atPath: source.path) where name != "model-00003-of-00005.safetensors" {
             try FileManager.default.copyItem(at: source.appendingPathComponent(name), to: dir.appendingPathComponent(name))
         }
