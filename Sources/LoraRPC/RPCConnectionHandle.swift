@@ -25,14 +25,15 @@ public final class RPCConnectionHandle: Sendable {
     private let deliver: @Sendable ([UInt8]) -> Void
     /// Asks the owner to close the connection (after an overflow).
     private let requestClose: @Sendable () -> Void
-    /// Tells the owner the last hold is gone.
-    private let released: @Sendable () -> Void
+    /// Hands a release to the owner, who applies it (`dropHold`) in order with the lines sent before it; nil:
+    /// releases apply at once.
+    private let released: (@Sendable () -> Void)?
 
     /// A handle whose lines go to `deliver` (the server's socket writer, or a test's recorder) and whose
     /// overflow calls `requestClose`.
     public init(id: UInt64, peer: PeerCredentials, maxPendingBytes: Int,
                 deliver: @escaping @Sendable ([UInt8]) -> Void, requestClose: @escaping @Sendable () -> Void,
-                released: @escaping @Sendable () -> Void = {}) {
+                released: (@Sendable () -> Void)? = nil) {
         self.released = released
         self.id = id
         self.peer = peer
@@ -60,14 +61,17 @@ public final class RPCConnectionHandle: Sendable {
         state.withLock { $0.holds += 1 }
     }
 
-    /// Ends a `hold`.
+    /// Ends a `hold`. It takes effect after the lines sent before it are queued: a release must not let the
+    /// connection close between a job's last notification being sent and its being queued.
     public func release() {
-        let last = state.withLock { state -> Bool in
-            guard state.holds > 0 else { return false }
-            state.holds -= 1
-            return state.holds == 0
+        if let released { released() } else { dropHold() }
+    }
+
+    /// Applies a release (the owner calls it in order with the lines).
+    func dropHold() {
+        state.withLock { state in
+            if state.holds > 0 { state.holds -= 1 }
         }
-        if last { released() }
     }
 
     /// Whether some work still holds the connection open.

@@ -174,7 +174,10 @@ public final class UnixSocketServer: @unchecked Sendable {
             },
             released: { [weak self] in
                 guard let self else { return }
-                perform { self.connections[id]?.holdsReleased() }
+                perform {
+                    self.connections[id]?.handle.dropHold()
+                    self.connections[id]?.holdsReleased()
+                }
             })
         let connection = RPCServerConnection(
             fd: fd, handle: handle, queue: queue, perform: { [weak self] body in self?.perform(body) },
