@@ -17,13 +17,7 @@ struct GenerateParameters: Sendable {
         switch (params["prompt"], params["tokens"]) {
         case (.some(.string(let text)), nil): prompt = .text(text)
         case (nil, .some(.array(let items))):
-            var ids: [Int32] = []
-            ids.reserveCapacity(items.count)
-            for item in items {
-                guard let id = item.numberValue?.int64, let id32 = Int32(exactly: id) else { throw invalid("tokens must be an array of token ids, got \(item.kindDescription)") }
-                ids.append(id32)
-            }
-            prompt = .tokens(ids)
+            prompt = .tokens(try Self.tokenIDs(items, parameter: "tokens"))
         case (nil, nil): throw invalid("give either prompt (text) or tokens (token ids)")
         default: throw invalid("give either prompt or tokens, not both")
         }
@@ -49,16 +43,25 @@ struct GenerateParameters: Sendable {
         default: break
         }
         if case .some(.array(let items)) = params["stopTokens"] {
-            stop.stopTokenIds = try items.map { item in
-                guard let id = item.numberValue?.int64, let id32 = Int32(exactly: id) else { throw invalid("stopTokens must be an array of token ids") }
-                return id32
-            }
+            stop.stopTokenIds = try Self.tokenIDs(items, parameter: "stopTokens")
         }
         stop.ignoreEos = params["ignoreEos"]?.boolValue ?? false
         request = GenerationRequest(prompt: prompt, sampling: sampling, stop: stop, logprobs: params["logprobs"]?.boolValue ?? false)
         stream = params["stream"]?.boolValue ?? false
         if let loras = params["loras"], !loras.isNull {
             ownAdapters = try Daemon.parseEntries(loras, parameter: "loras")
+        }
+    }
+}
+
+extension GenerateParameters {
+    /// Token ids (the schema has already checked their range; this is the conversion).
+    static func tokenIDs(_ items: [JSONValue], parameter: String) throws -> [Int32] {
+        try items.map { item in
+            guard let id = item.numberValue?.int64, let id32 = Int32(exactly: id) else {
+                throw InvalidParams("\(parameter) must be an array of token ids, got \(item.kindDescription)")
+            }
+            return id32
         }
     }
 }

@@ -19,7 +19,7 @@ struct LorctlRun {
 /// background, or on a pseudo-terminal (through `script`) to see what a person at a terminal sees.
 enum LorctlRunner {
     /// The repository's root (for `share/demo` and the snapshots).
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static var repositoryRoot: URL { ConfigurationTests.packageRoot }
     /// The demo adapters shipped in the source tree, importable with `adapters add`.
     static func demoAdapter(_ name: String) -> URL { repositoryRoot.appendingPathComponent("share/demo/adapters/\(name)") }
 
